@@ -1,0 +1,293 @@
+"""Configuration: one frozen dataclass, presets, ``key=value`` parsing, validation.
+
+The public parameter names are the same on the command line, in ``config.json`` and
+in Python. The one exception is forced by Python: ``lambda`` is a reserved word, so the
+dataclass attribute is ``lambda_`` while every external spelling (CLI, JSON,
+``Config.make(**{"lambda": 0.5})``) is ``lambda``.
+
+A *multi-run* is a base ``Config`` plus a grid: ``seed=0,1 lambda=0,0.5`` means four
+runs. Only parameters that leave every array shape unchanged may vary (``VARYING``);
+they become per-run arrays inside one vmapped computation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+TASKS = ("miiii", "nanda", "basis", "masked", "divisible")
+FILTERS = ("ema", "ma", "none")
+
+# Parameters a multi-run may vary: none of them changes an array shape.
+VARYING = ("seed", "split_seed", "lambda", "alpha", "weight_decay", "lr", "dropout", "mask")
+
+
+class ConfigError(ValueError):
+    """Bad user input. The CLI prints it as one line and exits with status 2."""
+
+
+def primes_below(n: int) -> tuple[int, ...]:
+    return tuple(q for q in range(2, n) if all(q % d for d in range(2, int(q**0.5) + 1)))
+
+
+@dataclass(frozen=True)
+class Config:
+    task: str = "miiii"
+    p: int = 113
+    d_model: int = 256
+    n_heads: int = 4
+    depth: int = 1
+    dropout: float = 0.1
+    lr: float = 3e-4
+    weight_decay: float = 1 / 3
+    lambda_: float = 0.5
+    alpha: float = 0.98
+    filter: str = "ema"
+    window: int = 100
+    epochs: int = 65536
+    train_frac: float = 0.5
+    seed: int = 0
+    split_seed: int = 0
+    mask: tuple[int, ...] = ()
+    log_linear: int = 100
+    log_log: int = 100
+    omega_k: float = 2.0
+    chunk: int = 256
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ---- external names -------------------------------------------------------------
+    @staticmethod
+    def external(name: str) -> str:
+        return "lambda" if name == "lambda_" else name
+
+    @staticmethod
+    def internal(name: str) -> str:
+        return "lambda_" if name == "lambda" else name
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [cls.external(f.name) for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def make(cls, **kwargs: Any) -> "Config":
+        """Build from external names (``lambda`` allowed), validating everything."""
+        return cls().replace(**kwargs)
+
+    def replace(self, **kwargs: Any) -> "Config":
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        out = {}
+        for key, value in kwargs.items():
+            name = self.internal(key)
+            if name not in fields:
+                raise ConfigError(f"unknown parameter {key!r}; known: {', '.join(self.names())}")
+            out[name] = _coerce(key, value, fields[name].type)
+        return dataclasses.replace(self, **out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self.external(k): (list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        return cls.make(**d)
+
+    # ---- derived -------------------------------------------------------------------
+    @property
+    def primes(self) -> tuple[int, ...]:
+        return primes_below(self.p)
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def d_mlp(self) -> int:
+        return 4 * self.d_model
+
+    def validate(self) -> "Config":
+        def need(ok: bool, name: str, expected: str) -> None:
+            if not ok:
+                raise ConfigError(f"{name}: expected {expected}, got {getattr(self, self.internal(name))!r}")
+
+        need(self.task in TASKS, "task", f"one of {', '.join(TASKS)}")
+        need(self.p >= 3, "p", "an integer >= 3")
+        need(self.d_model >= 1, "d_model", "a positive integer")
+        need(self.n_heads >= 1, "n_heads", "a positive integer")
+        need(self.d_model % self.n_heads == 0, "d_model", f"a multiple of n_heads={self.n_heads}")
+        need(self.depth >= 1, "depth", "a positive integer")
+        need(0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
+        need(self.lr > 0, "lr", "a positive number")
+        need(self.weight_decay >= 0, "weight_decay", "a number >= 0")
+        need(self.lambda_ >= 0, "lambda", "a number >= 0")
+        need(0 <= self.alpha < 1, "alpha", "a number in [0, 1)")
+        need(self.filter in FILTERS, "filter", f"one of {', '.join(FILTERS)}")
+        need(self.window >= 1, "window", "a positive integer")
+        need(self.epochs >= 1, "epochs", "a positive integer")
+        need(0 < self.train_frac < 1, "train_frac", "a number in (0, 1)")
+        need(self.seed >= 0, "seed", "an integer >= 0")
+        need(self.split_seed >= 0, "split_seed", "an integer >= 0")
+        bad = [q for q in self.mask if q not in self.primes]
+        need(not bad, "mask", f"primes below p={self.p} (not {bad})")
+        need(self.log_linear >= 0 and self.log_log >= 0, "log_linear", "counts >= 0")
+        need(self.omega_k > 0, "omega_k", "a positive number")
+        need(self.chunk >= 1, "chunk", "a positive integer")
+        n = self.p * self.p
+        n_train = int(round(self.train_frac * n))
+        need(0 < n_train < n, "train_frac", f"a fraction leaving both splits non-empty for p={self.p}")
+        if self.task == "nanda":
+            need(not self.mask, "mask", "nothing for task=nanda (it has one sub-task)")
+        return self
+
+    @property
+    def n_train(self) -> int:
+        return int(round(self.train_frac * self.p * self.p))
+
+    @property
+    def loss_mask(self) -> tuple[int, ...]:
+        """Sub-tasks left out of the loss: the user's mask, plus {2,3,5,7} for ``masked``."""
+        extra = tuple(q for q in (2, 3, 5, 7) if q < self.p) if self.task == "masked" else ()
+        return tuple(sorted(set(self.mask) | set(extra)))
+
+
+def _coerce(key: str, value: Any, typ: Any) -> Any:
+    typ = str(typ)
+    try:
+        if typ == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value) if not isinstance(value, str) else int(value.strip())
+        if typ == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, str):
+                return _parse_number(value)
+            return float(value)
+        if typ == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if typ.startswith("tuple"):
+            if isinstance(value, str):
+                parts = [v for v in value.replace("+", " ").replace(",", " ").split() if v]
+                return tuple(sorted({int(v) for v in parts}))
+            return tuple(sorted({int(v) for v in value}))
+    except (TypeError, ValueError):
+        kind = {"int": "an integer", "float": "a number", "str": "a string"}.get(typ, "a list of integers")
+        raise ConfigError(f"{Config.external(key)}: expected {kind}, got {value!r}") from None
+    raise AssertionError(typ)
+
+
+def _parse_number(text: str) -> float:
+    """Numbers on the command line may be fractions: ``weight_decay=1/3``."""
+    text = text.strip()
+    if "/" in text:
+        num, den = text.split("/", 1)
+        return float(num) / float(den)
+    out = float(text)
+    if not math.isfinite(out):
+        raise ValueError
+    return out
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Seconds on a CPU: for tests and for trying the pipeline.
+    "smoke": dict(p=11, d_model=32, n_heads=2, dropout=0.1, lr=3e-3, weight_decay=1.0,
+                  epochs=64, log_linear=8, log_log=8, chunk=32),
+    # Minutes on a 2-core CPU, chosen by measurement (README, "The quick preset").
+    "quick": dict(p=37, d_model=128, n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1.0,
+                  train_frac=0.8, epochs=16384, log_linear=100, log_log=60, chunk=512),
+    # The study's Table 1 (SPEC section 3): the dataclass defaults.
+    "paper": dict(),
+}
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise ConfigError(f"--preset: expected one of {', '.join(PRESETS)}, got {name!r}")
+    return Config.make(**PRESETS[name])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A base config and the per-run values of the varying parameters (a full product)."""
+
+    base: Config
+    axes: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    @property
+    def runs(self) -> list[Config]:
+        if not self.axes:
+            return [self.base]
+        keys = list(self.axes)
+        return [self.base.replace(**dict(zip(keys, combo)))
+                for combo in itertools.product(*(self.axes[k] for k in keys))]
+
+    @property
+    def varying(self) -> list[str]:
+        return list(self.axes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base.to_dict(),
+            "varying": self.varying,
+            "runs": [{k: r.to_dict()[k] for k in self.varying} for r in self.runs],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Grid":
+        base = Config.from_dict(d["base"])
+        axes: dict[str, list[Any]] = {k: [] for k in d.get("varying", [])}
+        for run in d.get("runs", []):
+            for k in axes:
+                v = tuple(run[k]) if isinstance(run[k], list) else run[k]
+                if v not in axes[k]:
+                    axes[k].append(v)
+        return cls(base, {k: tuple(v) for k, v in axes.items()})
+
+
+def parse_overrides(base: Config, items: list[str]) -> Grid:
+    """Parse ``key=value`` words; ``key=a,b`` (varying keys only) makes a grid axis.
+
+    ``mask`` is a set of primes, so a list of masks is written with ``;``:
+    ``mask=2,3`` is one mask, ``mask=2,3;5;none`` three runs.
+    """
+    single: dict[str, Any] = {}
+    axes: dict[str, tuple[Any, ...]] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"{item!r}: expected key=value")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if Config.internal(key) not in {f.name for f in dataclasses.fields(Config)}:
+            raise ConfigError(f"unknown parameter {key!r}; known: {', '.join(Config.names())}")
+        if key == "mask":
+            values = [() if v.strip() in ("", "none") else v for v in value.split(";")]
+        else:
+            values = value.split(",")
+        if any(isinstance(v, str) and not v.strip() for v in values) and key != "mask":
+            raise ConfigError(f"{key}: expected a value or a comma-separated list, got {value!r}")
+        if len(values) == 1:
+            single[key] = values[0]
+            continue
+        if key not in VARYING:
+            raise ConfigError(f"{key}: one value expected (only {', '.join(VARYING)} may take a list), "
+                              f"got {value!r}")
+        axes[key] = tuple(values)
+    cfg = base.replace(**single)
+    # Coerce and validate every listed value through a real Config.
+    typed = {k: tuple(_typed(cfg, k, v) for v in vs) for k, vs in axes.items()}
+    for k, vs in typed.items():
+        if len(set(vs)) != len(vs):
+            raise ConfigError(f"{k}: list has repeated values {list(vs)}")
+    return Grid(cfg, typed)
+
+
+def _typed(cfg: Config, key: str, value: Any) -> Any:
+    return getattr(cfg.replace(**{key: value}), Config.internal(key))

@@ -1,0 +1,152 @@
+"""The transformer of SPEC section 2, written for ONE example and batched with ``vmap``.
+
+Parameters are a flat dict keyed by TransformerLens names (``W_E``, ``W_pos``,
+``blocks.0.attn.W_Q``, ..., ``W_U``), so a checkpoint's tensor names are the field's names.
+No biases, no layer norm (as in Nanda et al. 2023).
+
+Two choices that matter for correctness and speed:
+
+* Logits are read at the LAST position, the ``=`` token (the study's code read position 0).
+* In the last block nothing after attention is computed for the other positions: the query
+  of ``=`` attends to all three keys, and only that one residual vector goes on through the
+  MLP and the unembedding. Earlier blocks (``depth > 1``) keep every position.
+
+Initialisation (documented because results depend on it): every matrix is drawn from
+N(0, 1/fan_in), fan_in being the size of the axis it is contracted over (d_model for W_E,
+W_pos, W_Q, W_K, W_V, W_in, W_U; d_model = n_heads * d_head for W_O; d_mlp for W_out).
+This is the scale of Nanda et al.'s ``randn / sqrt(d_model)`` for d_model-sized inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from .tasks import Task
+
+Params = dict[str, Array]
+Cache = dict[str, Array]
+
+
+def param_shapes(d_vocab: int, d_model: int, n_heads: int, depth: int, n_out: int) -> dict[str, tuple[int, ...]]:
+    d_head, d_mlp = d_model // n_heads, 4 * d_model
+    shapes: dict[str, tuple[int, ...]] = {"W_E": (d_vocab, d_model), "W_pos": (3, d_model)}
+    for l in range(depth):
+        b = f"blocks.{l}."
+        shapes |= {
+            b + "attn.W_Q": (n_heads, d_model, d_head),
+            b + "attn.W_K": (n_heads, d_model, d_head),
+            b + "attn.W_V": (n_heads, d_model, d_head),
+            b + "attn.W_O": (n_heads, d_head, d_model),
+            b + "mlp.W_in": (d_model, d_mlp),
+            b + "mlp.W_out": (d_mlp, d_model),
+        }
+    return shapes | {"W_U": (d_model, n_out)}
+
+
+def _fan_in(name: str, shape: tuple[int, ...]) -> int:
+    if name in ("W_E", "W_pos"):
+        return shape[-1]
+    if name.endswith("W_O"):
+        return shape[0] * shape[1]
+    return shape[-2]
+
+
+def init(key: PRNGKeyArray, task: Task, d_model: int, n_heads: int, depth: int) -> Params:
+    shapes = param_shapes(task.p + 1, d_model, n_heads, depth, task.n_out)
+    keys = jax.random.split(key, len(shapes))
+    return {name: jax.random.normal(k, shape, jnp.float32) / math.sqrt(_fan_in(name, shape))
+            for k, (name, shape) in zip(keys, shapes.items())}
+
+
+def depth_of(params: Params) -> int:
+    return sum(1 for k in params if k.endswith("attn.W_Q"))
+
+
+def _dropout(x: Array, rate: Array | float, key: PRNGKeyArray | None) -> Array:
+    if key is None:
+        return x
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / (1.0 - rate), 0.0)
+
+
+def forward(
+    params: Params,
+    x: Int[Array, "3"],
+    key: PRNGKeyArray | None = None,
+    dropout: Array | float = 0.0,
+    with_cache: bool = False,
+) -> tuple[Float[Array, " n_out"], Cache]:
+    """Logits at ``=`` for one example; ``key`` given means training (dropout on).
+
+    Returns ``(logits, cache)``; the cache (empty unless ``with_cache``) holds activations
+    under TransformerLens hook names. In the last block, positions are the one query ``=``.
+    """
+    cache: Cache = {}
+    keep = (lambda name, v: cache.__setitem__(name, v)) if with_cache else (lambda name, v: None)
+    depth = depth_of(params)
+    keys = [None] * (2 * depth) if key is None else list(jax.random.split(key, 2 * depth))
+
+    embed, pos = params["W_E"][x], params["W_pos"]
+    keep("hook_embed", embed)
+    keep("hook_pos_embed", pos)
+    resid: Array = embed + pos  # (pos, d_model)
+    for l in range(depth):
+        b = f"blocks.{l}."
+        last = l == depth - 1
+        q_in = resid[-1:] if last else resid
+        q = jnp.einsum("qd,hde->hqe", q_in, params[b + "attn.W_Q"])
+        k = jnp.einsum("kd,hde->hke", resid, params[b + "attn.W_K"])
+        v = jnp.einsum("kd,hde->hke", resid, params[b + "attn.W_V"])
+        scores = jnp.einsum("hqe,hke->hqk", q, k) / math.sqrt(q.shape[-1])
+        if not last:  # causal; the last query sees every key anyway
+            n = resid.shape[0]
+            scores = jnp.where(np.tril(np.ones((n, n), bool)), scores, -jnp.inf)
+        pattern = jax.nn.softmax(scores, axis=-1)
+        keep(b + "attn.hook_pattern", pattern)
+        z = jnp.einsum("hqk,hke->hqe", pattern, v)
+        attn_out = jnp.einsum("hqe,hed->qd", z, params[b + "attn.W_O"])
+        keep(b + "hook_attn_out", attn_out)
+        resid = _dropout(q_in + attn_out, dropout, keys[2 * l])
+        keep(b + "hook_resid_mid", resid)
+        pre = resid @ params[b + "mlp.W_in"]
+        post = jax.nn.relu(pre)
+        keep(b + "mlp.hook_pre", pre)
+        keep(b + "mlp.hook_post", post)
+        resid = _dropout(resid + post @ params[b + "mlp.W_out"], dropout, keys[2 * l + 1])
+        keep(b + "hook_resid_post", resid)
+    logits = resid[-1] @ params["W_U"]
+    return logits, cache
+
+
+def subtask_logits(logits: Float[Array, "*batch n_out"], task: Task) -> Float[Array, "*batch subtask max_classes"]:
+    """Each sub-task's slice of the logits, padded with -1e9 to the widest sub-task."""
+    width = max(task.n_classes)
+    idx = np.zeros((len(task.n_classes), width), np.int32)
+    valid = np.zeros_like(idx, dtype=bool)
+    for s, (off, n) in enumerate(zip(task.offsets, task.n_classes)):
+        idx[s, :n] = off + np.arange(n)
+        valid[s, :n] = True
+    return jnp.where(valid, logits[..., idx], -1e9)
+
+
+def per_subtask_loss_acc(
+    logits: Float[Array, "batch n_out"], y: Int[Array, "batch subtask"], task: Task
+) -> tuple[Float[Array, "batch subtask"], Float[Array, "batch subtask"]]:
+    """Cross-entropy divided by ln(classes) (a uniform guess costs 1), and correctness."""
+    z = subtask_logits(logits.astype(jnp.float32), task)
+    logp = jax.nn.log_softmax(z, axis=-1)
+    nll = -jnp.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    loss = nll / jnp.log(jnp.asarray(task.n_classes, jnp.float32))
+    acc = (jnp.argmax(z, axis=-1) == y).astype(jnp.float32)
+    return loss, acc
+
+
+def batched_forward(params: Params, x: Int[Array, "batch 3"], with_cache: bool = False) -> tuple[Array, Any]:
+    """Deterministic (eval-mode) forward over a batch."""
+    return jax.vmap(lambda xi: forward(params, xi, with_cache=with_cache))(x)

@@ -1,0 +1,176 @@
+"""The run directory: the one hand-off between training and everything after it.
+
+```
+RUN/
+  config.json                     base config, varying keys, each run's varying values
+  metrics.parquet                 run, epoch, split, subtask, loss, accuracy   (long format)
+  grad_norms.parquet              run, epoch, matrix, norm
+  omega.parquet                   run, epoch, frequency, neurons (neurons where it is active)
+  checkpoints/params_EEEEEE.safetensors   parameters at 0, every power of two and the end
+  checkpoints/state.safetensors   newest full training state (params, optimiser, RNG)
+  checkpoints/final.safetensors   final parameters, TransformerLens names, leading run axis
+  summary.json                    written last: a run without it is incomplete
+```
+
+Every file is written to a temporary name in the same directory, flushed, and renamed, so a
+reader sees either the old file or the new one. Tensors are safetensors (no pickle: loading
+never executes code); small state is JSON or safetensors metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from .config import ConfigError, Grid
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    atomic_write(path, buf.getvalue())
+
+
+def save_tensors(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    arrays = {k: np.ascontiguousarray(np.asarray(v)) for k, v in tensors.items()}
+    atomic_write(path, st_save(arrays, metadata={"json": json.dumps(meta)}))
+
+
+def load_tensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    meta = json.loads(header.get("__metadata__", {}).get("json", "{}"))
+    return st_load(raw), meta
+
+
+def tree_to_tensors(tree: Any) -> dict[str, np.ndarray]:
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in leaves}
+
+
+def tensors_to_tree(tensors: dict[str, np.ndarray], template: Any) -> Any:
+    """Fill ``template``'s structure from named tensors, checking names and shapes."""
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
+    out = []
+    for path, leaf in leaves:
+        name = jax.tree_util.keystr(path)
+        if name not in tensors or tensors[name].shape != np.shape(leaf):
+            raise ConfigError(f"checkpoint does not match this configuration (tensor {name})")
+        out.append(tensors[name].astype(np.asarray(leaf).dtype))
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    config_path = property(lambda self: self.path / "config.json")
+    summary_path = property(lambda self: self.path / "summary.json")
+    ckpt = property(lambda self: self.path / "checkpoints")
+    state_path = property(lambda self: self.ckpt / "state.safetensors")
+
+    # ---- config --------------------------------------------------------------------
+    def check_compatible(self, grid: Grid) -> bool:
+        """True when the directory already holds this run; raise if it holds another."""
+        if not self.path.exists():
+            return False
+        if not self.path.is_dir():
+            raise ConfigError(f"--out: {self.path} exists and is not a directory")
+        if not self.config_path.exists():
+            if any(self.path.iterdir()):
+                raise ConfigError(f"--out: {self.path} is not empty and holds no miiii run")
+            return False
+        if self.read_config() != grid.to_dict():
+            raise ConfigError(f"--out: {self.path} holds a different run (its config.json differs); "
+                              "choose another directory or use --resume on it")
+        return True
+
+    def read_config(self) -> dict[str, Any]:
+        return json.loads(self.config_path.read_text())
+
+    def grid(self) -> Grid:
+        return Grid.from_dict(self.read_config())
+
+    def write_config(self, grid: Grid) -> None:
+        write_json(self.config_path, grid.to_dict())
+
+    # ---- completion ----------------------------------------------------------------
+    def summary(self) -> dict[str, Any] | None:
+        if not self.summary_path.exists():
+            return None
+        s = json.loads(self.summary_path.read_text())
+        return s if s.get("complete") else None
+
+    def require_complete(self) -> dict[str, Any]:
+        s = self.summary() if self.path.is_dir() else None
+        if s is None:
+            raise ConfigError(f"{self.path}: not a complete miiii run (no summary.json; train it or resume it)")
+        return s
+
+    # ---- checkpoints ---------------------------------------------------------------
+    def save_params(self, epoch: int, params: dict[str, Any]) -> None:
+        save_tensors(self.ckpt / f"params_{epoch:06d}.safetensors", params, {"epoch": epoch})
+
+    def param_epochs(self) -> list[int]:
+        return sorted(int(p.stem.split("_")[1]) for p in self.ckpt.glob("params_*.safetensors"))
+
+    def load_params(self, epoch: int | None = None) -> tuple[dict[str, np.ndarray], int]:
+        """Parameters (TransformerLens names, leading run axis) at ``epoch`` (default: final)."""
+        if epoch is None:
+            tensors, meta = load_tensors(self.ckpt / "final.safetensors")
+            return tensors, int(meta["epoch"])
+        path = self.ckpt / f"params_{epoch:06d}.safetensors"
+        if not path.exists():
+            raise ConfigError(f"--epoch: no checkpoint at epoch {epoch} in {self.path}; "
+                              f"available: {self.param_epochs()}")
+        return load_tensors(path)[0], epoch
+
+    def save_final(self, epoch: int, params: dict[str, Any]) -> None:
+        save_tensors(self.ckpt / "final.safetensors", params, {"epoch": epoch})
+
+    def save_state(self, state: Any, meta: dict[str, Any]) -> None:
+        save_tensors(self.state_path, tree_to_tensors(state), meta)
+
+    def load_state(self, template: Any) -> tuple[Any, dict[str, Any]] | None:
+        if not self.state_path.exists():
+            return None
+        tensors, meta = load_tensors(self.state_path)
+        return tensors_to_tree(tensors, template), meta
+
+    # ---- tables --------------------------------------------------------------------
+    def write_tables(self, tables: dict[str, pd.DataFrame]) -> None:
+        for name, df in tables.items():
+            write_parquet(self.path / f"{name}.parquet", df)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.path / f"{name}.parquet")

@@ -1,0 +1,254 @@
+"""Training: full-batch steps compiled into chunks, R runs at once with ``vmap``.
+
+Functions are written for ONE run and vmapped over a leading run axis. What varies across
+runs (seed, split seed, lambda, alpha, weight decay, lr, dropout, sub-task mask) enters as
+per-run arrays, so one compiled program trains the whole grid.
+
+A chunk is ``lax.fori_loop(start, stop, step)`` with ``start``/``stop`` traced, so every chunk
+length reuses ONE compiled program (chunks end at powers of two, every ``chunk`` epochs and
+at the end; a wall-clock checkpoint may split one). Inside a chunk nothing returns to the
+host: at each logged epoch a ``lax.cond`` evaluates the model on all p^2 samples and writes
+metrics, gradient norms and omega into device buffers; the host reads them between chunks.
+The loop counter is not batched, so under ``vmap`` the ``cond`` stays a real branch.
+
+Epoch e means "after e full-batch steps". Metrics at epoch e are of the parameters after
+step e; gradient norms at epoch e are those of the raw gradient step e used (none at 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, Float, Int
+
+from . import model, tasks
+from .analysis import omega
+from .config import Config, Grid
+from .optim import make_optimizer
+
+
+class Hyper(NamedTuple):
+    """Per-run scalars (a leading run axis in a multi-run)."""
+
+    lr: Array
+    weight_decay: Array
+    lamb: Array
+    alpha: Array
+    dropout: Array
+
+
+class Data(NamedTuple):
+    x_train: Int[Array, "n_train 3"]
+    y_train: Int[Array, "n_train subtask"]
+    y_all: Int[Array, "n subtask"]
+    is_train: Float[Array, " n"]
+    weights: Float[Array, " subtask"]
+
+
+class State(NamedTuple):
+    params: model.Params
+    opt_state: optax.OptState
+    key: Array  # uint32[2] raw PRNG key (stored in checkpoints as a plain tensor)
+
+
+class Logs(NamedTuple):
+    """Device buffers, one slot per logged epoch (leading axis), then the run axis."""
+
+    metrics: Float[Array, "slot run 4 subtask"]  # train loss, train acc, valid loss, valid acc
+    grad_norms: Float[Array, "slot run matrix"]
+    omega: Int[Array, "slot run freq"]
+
+
+METRIC_ROWS = ("train_loss", "train_acc", "valid_loss", "valid_acc")
+
+
+def log_epochs(cfg: Config) -> np.ndarray:
+    """Union of linearly and logarithmically spaced epochs, always with 0 and the last."""
+    e = cfg.epochs
+    lin = np.rint(np.linspace(0, e, cfg.log_linear + 1)) if cfg.log_linear else np.array([])
+    log = np.rint(np.geomspace(1, e, cfg.log_log)) if cfg.log_log else np.array([])
+    return np.unique(np.concatenate([lin, log, [0, e]]).astype(np.int64))
+
+
+def chunk_ends(cfg: Config, start: int) -> list[int]:
+    e = cfg.epochs
+    pows = [1 << i for i in range(e.bit_length()) if (1 << i) <= e]
+    ends = set(pows) | set(range(cfg.chunk, e + 1, cfg.chunk)) | {e}
+    return sorted(x for x in ends if x > start)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything fixed for a multi-run: the shared shapes and the per-run inputs."""
+
+    grid: Grid
+    task: tasks.Task
+    data: Data  # stacked over runs
+    hyper: Hyper  # stacked over runs
+    matrices: tuple[str, ...]
+    epochs: np.ndarray  # logged epochs
+
+    @property
+    def cfg(self) -> Config:
+        return self.grid.base
+
+    @property
+    def runs(self) -> list[Config]:
+        return self.grid.runs
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs)
+
+
+def setup(grid: Grid) -> Setup:
+    runs = grid.runs
+    cfg = grid.base
+    task = tasks.task_of(cfg)
+    x_all = tasks.inputs(cfg.p)
+    per_run = []
+    for r in runs:
+        y = tasks.targets(r)
+        train_idx, _ = tasks.split(r)
+        is_train = np.zeros(cfg.p * cfg.p, np.float32)
+        is_train[train_idx] = 1.0
+        per_run.append(Data(x_all[train_idx], y[train_idx], y, is_train,
+                            tasks.loss_weights(r).astype(np.float32)))
+    data = Data(*(jnp.asarray(np.stack(col)) for col in zip(*per_run)))
+    f32 = lambda xs: jnp.asarray(np.array(xs, np.float32))  # noqa: E731
+    hyper = Hyper(f32([r.lr for r in runs]), f32([r.weight_decay for r in runs]),
+                  f32([r.lambda_ for r in runs]), f32([r.alpha for r in runs]),
+                  f32([r.dropout for r in runs]))
+    shapes = model.param_shapes(cfg.p + 1, cfg.d_model, cfg.n_heads, cfg.depth, task.n_out)
+    return Setup(grid, task, data, hyper, tuple(shapes), log_epochs(cfg))
+
+
+def _optimizer(cfg: Config, h: Hyper) -> optax.GradientTransformation:
+    return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window)
+
+
+def init_state(s: Setup) -> State:
+    cfg = s.cfg
+
+    def one(seed: Array, h: Hyper) -> State:
+        init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+        params = model.init(init_key, s.task, cfg.d_model, cfg.n_heads, cfg.depth)
+        return State(params, _optimizer(cfg, h).init(params), train_key)
+
+    seeds = jnp.asarray([r.seed for r in s.runs], jnp.uint32)
+    return jax.jit(jax.vmap(one))(seeds, s.hyper)
+
+
+def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task: tasks.Task) -> Array:
+    if key is None:
+        logits = jax.vmap(lambda x: model.forward(params, x)[0])(d.x_train)
+    else:
+        keys = jax.random.split(key, d.x_train.shape[0])  # an independent mask per example
+        logits = jax.vmap(lambda x, k: model.forward(params, x, k, dropout)[0])(d.x_train, keys)
+    loss, _ = model.per_subtask_loss_acc(logits, d.y_train, task)
+    return (loss.mean(0) * d.weights).sum() / d.weights.sum()
+
+
+def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper) -> tuple[State, Array]:
+    key, sub = jax.random.split(state.key)
+    grads = jax.grad(_loss)(state.params, d, sub if use_dropout else None, h.dropout, s.task)
+    updates, opt_state = _optimizer(s.cfg, h).update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    norms = jnp.stack([jnp.linalg.norm(grads[m]) for m in s.matrices])
+    return State(params, opt_state, key), norms
+
+
+def evaluate(s: Setup, params: model.Params, d: Data) -> tuple[Float[Array, "4 subtask"], Int[Array, " freq"]]:
+    """Eval-mode metrics on both splits and omega counts, for one run."""
+    cfg = s.cfg
+    x_all = jnp.asarray(tasks.inputs(cfg.p))
+    logits, cache = jax.vmap(lambda x: model.forward(params, x, with_cache=True))(x_all)
+    loss, acc = model.per_subtask_loss_acc(logits, d.y_all, s.task)
+    tr = d.is_train[:, None]
+    n_tr, n_va = tr.sum(), (1 - tr).sum()
+    metrics = jnp.stack([(loss * tr).sum(0) / n_tr, (acc * tr).sum(0) / n_tr,
+                         (loss * (1 - tr)).sum(0) / n_va, (acc * (1 - tr)).sum(0) / n_va])
+    post = cache[f"blocks.{cfg.depth - 1}.mlp.hook_post"][:, 0, :]  # (p^2, d_mlp) at "="
+    grids = post.T.reshape(-1, cfg.p, cfg.p)
+    return metrics, omega.active_counts(grids, cfg.omega_k)
+
+
+class Trainer:
+    """Compiled chunk and eval programs for one ``Setup``."""
+
+    def __init__(self, s: Setup, record_omega: bool = True):
+        self.s = s
+        self.record_omega = record_omega
+        use_dropout = any(r.dropout > 0 for r in s.runs)
+        E = s.cfg.epochs
+        slot = np.full(E + 1, -1, np.int32)
+        slot[s.epochs] = np.arange(len(s.epochs), dtype=np.int32)
+        self.slot_of = jnp.asarray(slot)
+        step = jax.vmap(partial(_step, s, use_dropout))
+        ev = jax.vmap(partial(self._eval_one))
+
+        def run_chunk(state: State, logs: Logs, start: Array, stop: Array) -> tuple[State, Logs]:
+            def body(i: Array, carry: tuple[State, Logs]) -> tuple[State, Logs]:
+                st, lg = carry
+                st, norms = step(st, s.data, s.hyper)
+                slot_i = self.slot_of[i + 1]
+
+                def write(lg: Logs) -> Logs:
+                    m, w = ev(st.params, s.data)
+                    return Logs(lg.metrics.at[slot_i].set(m), lg.grad_norms.at[slot_i].set(norms),
+                                lg.omega.at[slot_i].set(w))
+
+                return st, jax.lax.cond(slot_i >= 0, write, lambda lg: lg, lg)
+
+            return jax.lax.fori_loop(start, stop, body, (state, logs))
+
+        self._chunk = jax.jit(run_chunk, donate_argnums=(0, 1))
+        self._eval = jax.jit(ev)
+
+    def _eval_one(self, params: model.Params, d: Data):
+        m, w = evaluate(self.s, params, d) if self.record_omega else (
+            self._metrics_only(params, d), jnp.zeros(self.s.cfg.p // 2 + 1, jnp.int32))
+        return m, w
+
+    def _metrics_only(self, params: model.Params, d: Data) -> Array:
+        x_all = jnp.asarray(tasks.inputs(self.s.cfg.p))
+        logits, _ = jax.vmap(lambda x: model.forward(params, x))(x_all)
+        loss, acc = model.per_subtask_loss_acc(logits, d.y_all, self.s.task)
+        tr = d.is_train[:, None]
+        n_tr, n_va = tr.sum(), (1 - tr).sum()
+        return jnp.stack([(loss * tr).sum(0) / n_tr, (acc * tr).sum(0) / n_tr,
+                          (loss * (1 - tr)).sum(0) / n_va, (acc * (1 - tr)).sum(0) / n_va])
+
+    def empty_logs(self) -> Logs:
+        s = self.s
+        n, R = len(s.epochs), s.n_runs
+        return Logs(jnp.full((n, R, 4, len(s.task.subtasks)), jnp.nan, jnp.float32),
+                    jnp.full((n, R, len(s.matrices)), jnp.nan, jnp.float32),
+                    jnp.zeros((n, R, s.cfg.p // 2 + 1), jnp.int32))
+
+    def eval_now(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        m, w = self._eval(state.params, self.s.data)
+        return np.asarray(m), np.asarray(w)
+
+    def run(self, state: State, logs: Logs, start: int, stop: int) -> tuple[State, Logs]:
+        return self._chunk(state, logs, jnp.int32(start), jnp.int32(stop))
+
+
+def train(grid: Grid, record_omega: bool = True) -> tuple[State, Logs, Setup]:
+    """Train a grid in memory, no files (the Python API; ``runner`` adds the run directory)."""
+    s = setup(grid)
+    t = Trainer(s, record_omega)
+    state, logs = init_state(s), t.empty_logs()
+    m, w = t.eval_now(state)
+    logs = Logs(logs.metrics.at[0].set(m), logs.grad_norms, logs.omega.at[0].set(w))
+    start = 0
+    for end in chunk_ends(s.cfg, 0):
+        state, logs = t.run(state, logs, start, end)
+        start = end
+    return state, logs, s
