@@ -10,7 +10,6 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", False)
-jax.config.update("jax_numpy_rank_promotion", "raise")  # catch accidental broadcasting
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
