@@ -216,13 +216,36 @@ def preset(name: str) -> Config:
 
 @dataclass(frozen=True)
 class Grid:
-    """A base config and the per-run values of the varying parameters (a full product)."""
+    """A base config and the per-run values of the varying parameters (a full product).
+
+    ``Grid.of_runs`` builds the other kind: an explicit list of runs (``rows``), not a
+    product, e.g. K unrelated sweep trials that share shapes trained as one multi-run.
+    """
 
     base: Config
     axes: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    rows: tuple[tuple[tuple[str, Any], ...], ...] | None = None  # explicit runs: (key, value) pairs
+
+    @classmethod
+    def of_runs(cls, runs: list[Config]) -> "Grid":
+        """The runs as given (order kept, repeats allowed); they may differ only in ``VARYING``."""
+        if not runs:
+            raise ConfigError("a multi-run needs at least one run")
+        dicts = [r.to_dict() for r in runs]
+        differ = [k for k in Config.names() if any(d[k] != dicts[0][k] for d in dicts)]
+        bad = [k for k in differ if k not in VARYING]
+        if bad:
+            raise ConfigError(f"runs of one multi-run must share {', '.join(bad)} (only "
+                              f"{', '.join(VARYING)} may differ)")
+        keys = [k for k in VARYING if k in differ]
+        rows = tuple(tuple((k, getattr(r, Config.internal(k))) for k in keys) for r in runs)
+        axes = {k: tuple(dict.fromkeys(dict(row)[k] for row in rows)) for k in keys}
+        return cls(runs[0], axes, rows)
 
     @property
     def runs(self) -> list[Config]:
+        if self.rows is not None:
+            return [self.base.replace(**dict(row)) for row in self.rows]
         if not self.axes:
             return [self.base]
         keys = list(self.axes)
@@ -234,15 +257,20 @@ class Grid:
         return list(self.axes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "base": self.base.to_dict(),
             "varying": self.varying,
             "runs": [{k: r.to_dict()[k] for k in self.varying} for r in self.runs],
         }
+        if self.rows is not None:
+            out["explicit"] = True  # the runs are the list itself, not the product of their values
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Grid":
         base = Config.from_dict(d["base"])
+        if d.get("explicit"):
+            return cls.of_runs([base.replace(**run) for run in d["runs"]]) if d["runs"] else cls(base)
         axes: dict[str, list[Any]] = {k: [] for k in d.get("varying", [])}
         for run in d.get("runs", []):
             for k in axes:
