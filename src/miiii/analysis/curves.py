@@ -21,3 +21,12 @@ def grok_epoch(epochs: Int[np.ndarray, " t"], acc: Float[np.ndarray, " t"], thre
 
 def grok_epochs(epochs: Int[np.ndarray, " t"], acc: Float[np.ndarray, "t subtask"], threshold: float = 0.99) -> list[int | None]:
     return [grok_epoch(epochs, acc[:, s], threshold) for s in range(acc.shape[1])]
+
+
+def grok_order(subtasks: list[int], groks: list[int | None]) -> list[list[int]]:
+    """Sub-tasks grouped by grok epoch, earliest first (ties grouped); never-grokked left out."""
+    by: dict[int, list[int]] = {}
+    for q, g in zip(subtasks, groks):
+        if g is not None:
+            by.setdefault(int(g), []).append(int(q))
+    return [by[e] for e in sorted(by)]

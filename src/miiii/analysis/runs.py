@@ -1,0 +1,188 @@
+"""The I/O edge of the analyses: load a run directory, call the pure functions, save results.
+
+``analyze_run(run_dir, epoch=None, run=None) -> dict`` returns the numbers (what
+``analysis.json`` holds) without writing anything; ``write_analysis`` also draws the
+figures and writes ``RUN/analysis/analysis.json`` and ``RUN/analysis/figures/*.svg|png``.
+``compute_run`` returns, per run, the numbers and the arrays the figures are drawn from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from .. import model, tasks
+from ..config import Config, ConfigError
+from ..store import RunDir, atomic_write, write_json
+from . import attention, curves, embeddings, fourier, gradients, neurons, omega, svd
+from .activations import last_block, run_with_cache
+
+N_REF = 4  # untrained models behind the omega variant's reference counts
+
+
+@dataclass
+class RunAnalysis:
+    numbers: dict[str, Any]  # JSON-able: one entry of analysis.json's "runs"
+    arrays: dict[str, Any]  # what the figures need beyond the numbers
+
+
+def _curves(metrics: pd.DataFrame, run: int, subtasks: list[int]) -> dict[str, np.ndarray]:
+    m = metrics[metrics.run == run]
+    out: dict[str, np.ndarray] = {"epochs": np.array(sorted(m.epoch.unique()))}
+    for split in ("train", "valid"):
+        part = m[m.split == split]
+        for col in ("accuracy", "loss"):
+            tab = part.pivot(index="epoch", columns="subtask", values=col)
+            out[f"{split}_{col}"] = tab.reindex(index=out["epochs"], columns=subtasks).to_numpy(np.float64)
+    return out
+
+
+def _omega_counts(table: pd.DataFrame, run: int, p: int) -> tuple[np.ndarray, np.ndarray]:
+    w = table[table.run == run]
+    epochs = np.array(sorted(w.epoch.unique()))
+    counts = np.zeros((len(epochs), p // 2 + 1), np.int64)
+    counts[np.searchsorted(epochs, w.epoch.to_numpy()), w.frequency.to_numpy()] = w.neurons.to_numpy()
+    return epochs, counts
+
+
+def _grad_norms(table: pd.DataFrame, run: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    g = table[table.run == run]
+    if g.empty:
+        return np.zeros(0, np.int64), np.zeros((0, 0)), []
+    order = list(dict.fromkeys(g.matrix))  # recorded order: W_E, W_pos, blocks..., W_U
+    tab = g.pivot(index="matrix", columns="epoch", values="norm").reindex(order)
+    return tab.columns.to_numpy(), tab.to_numpy(np.float64), order
+
+
+def _reference_counts(cfg: Config, n_ref: int = N_REF) -> np.ndarray:
+    """omega counts (spec rule) of ``n_ref`` untrained models shaped like ``cfg``'s."""
+    task = tasks.task_of(cfg)
+    out = []
+    for j in range(n_ref):
+        params = model.init(jax.random.PRNGKey(10_000 + 97 * cfg.seed + j), task, cfg.d_model, cfg.n_heads, cfg.depth)
+        _, cache = run_with_cache(params, cfg.p)
+        grids = neurons.neuron_grids(cache[f"blocks.{cfg.depth - 1}.mlp.hook_post"][:, 0, :], cfg.p)
+        out.append(np.asarray(omega.active_counts(grids, cfg.omega_k)))
+    return np.stack(out)
+
+
+def analyze_params(params: dict[str, np.ndarray], cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Numbers and figure arrays of one run's parameters (no run directory needed)."""
+    p = cfg.p
+    w_e = np.asarray(params["W_E"])[:p]
+    _, cache = run_with_cache(params, p)
+    b = last_block(params)
+    grids = neurons.neuron_grids(cache[b + "mlp.hook_post"][:, 0, :], p)
+    att = attention.attention_grids(cache[b + "attn.hook_pattern"], p)
+    nums = {
+        "pos_emb_corr": embeddings.pos_emb_corr(np.asarray(params["W_pos"])),
+        "svd": svd.embedding_svd(w_e),
+        "fourier": fourier.embedding_fourier(w_e),
+        "neurons": neurons.neuron_summary(grids),
+        "attention": attention.attention_summary(att),
+    }
+    nums["fourier"]["n_key"] = len(nums["fourier"]["key_freqs"])
+    return nums, {"W_pos": np.asarray(params["W_pos"]), "neuron_grids": grids, "attention": att,
+                  "current_omega": np.asarray(omega.active_counts(grids, cfg.omega_k))}
+
+
+def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) -> tuple[dict[str, Any], list[RunAnalysis]]:
+    """Header (run dir, epoch, task) and one RunAnalysis per selected run."""
+    summary = rd.require_complete()
+    grid = rd.grid()
+    if run is not None and not 0 <= run < len(grid.runs):
+        raise ConfigError(f"--run: index {run} out of range; {rd.path} holds {len(grid.runs)} run(s) (0..{len(grid.runs) - 1})")
+    stacked, ep = rd.load_params(epoch)
+    subtasks = [int(q) for q in summary["subtasks"]]
+    metrics, gtab, wtab = rd.read_table("metrics"), rd.read_table("grad_norms"), rd.read_table("omega")
+    selected = range(len(grid.runs)) if run is None else [run]
+    results = []
+    for i in selected:
+        cfg = grid.runs[i]
+        params = {k: v[i] for k, v in stacked.items()}
+        nums, arrays = analyze_params(params, cfg)
+        cv = _curves(metrics, i, subtasks)
+        groks = curves.grok_epochs(cv["epochs"], cv["valid_accuracy"])
+        w_epochs, counts = _omega_counts(wtab, i, cfg.p)
+        ref = _reference_counts(cfg)
+        above = omega.above_reference(counts, ref)
+        g_epochs, g_norms, g_names = _grad_norms(gtab, i)
+        at = cv["epochs"] <= ep
+        nums = {
+            "run": i,
+            "config": cfg.to_dict(),
+            "subtasks": subtasks,
+            "grok_epoch": {str(q): g for q, g in zip(subtasks, groks)},
+            "grok_order": curves.grok_order(subtasks, groks),
+            "final_train_acc": dict(zip(map(str, subtasks), np.asarray(cv["train_accuracy"][at][-1]).tolist())),
+            "final_valid_acc": dict(zip(map(str, subtasks), np.asarray(cv["valid_accuracy"][at][-1]).tolist())),
+            **nums,
+            "omega": {
+                "rule": f"spec: a frequency is active in a neuron when a 2-D DFT magnitude of its p x p grid "
+                        f"exceeds mean + {cfg.omega_k:g} std of its spectrum; count = |omega| = frequencies active in >= 1 neuron",
+                "k": cfg.omega_k,
+                "epochs": w_epochs.tolist(),
+                "count": (counts[:, 1:] > 0).sum(1).tolist(),
+                "freqs_at_epoch": [int(f) for f in np.flatnonzero(arrays["current_omega"][1:]) + 1],
+                "count_at_epoch": int((arrays["current_omega"][1:] > 0).sum()),
+                "variant_rule": f"above init: active in more neurons than in {N_REF} untrained models "
+                                "(counts > mean + 3 max(std, sqrt(mean), 1))",
+                "count_above_init": above.sum(1).tolist(),
+                "freqs_above_init_final": [int(f) for f in np.flatnonzero(above[-1])] if len(above) else [],
+                "reference_count": float((ref[:, 1:] > 0).sum(1).mean()),
+            },
+            "grad_norms": gradients.grad_norm_summary(g_epochs, g_norms, g_names),
+        }
+        arrays |= {"curves": cv, "omega_epochs": w_epochs, "omega_counts": counts, "omega_above": above,
+                   "grad_epochs": g_epochs, "grad_norms": g_norms, "grad_names": g_names}
+        results.append(RunAnalysis(nums, arrays))
+    head = {"run_dir": str(rd.path), "epoch": ep, "task": grid.base.task, "p": grid.base.p,
+            "n_runs": len(grid.runs), "varying": sorted(grid.axes), "subtasks": subtasks}
+    return head, results
+
+
+def analyze_run(run_dir: str | Path, epoch: int | None = None, run: int | None = None) -> dict[str, Any]:
+    """The numbers of ``analysis.json`` for a complete run directory (nothing is written)."""
+    head, results = compute_run(RunDir(run_dir), epoch, run)
+    return head | {"runs": [r.numbers for r in results]}
+
+
+def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | None = None,
+                   figures: bool = True) -> dict[str, Any]:
+    """Compute, draw and write RUN/analysis/analysis.json and RUN/analysis/figures/."""
+    from ..plots import run_figures
+    from ..plots.style import render
+
+    rd = RunDir(run_dir)
+    head, results = compute_run(rd, epoch, run)
+    out = rd.path / "analysis"
+    doc = head | {"runs": [r.numbers for r in results]}
+    if figures:
+        for r in results:
+            files = {}
+            for name, fig in run_figures.all_figures(r.numbers, r.arrays):
+                for ext, data in render(fig).items():
+                    path = out / "figures" / f"{name}_run{r.numbers['run']}.{ext}"
+                    atomic_write(path, data)
+                    files.setdefault(name, {})[ext] = str(path.relative_to(out))
+            r.numbers["figures"] = files
+    write_json(out / "analysis.json", _jsonable(doc))
+    return doc
+
+
+def _jsonable(x: Any) -> Any:
+    """NaN/inf -> None so the JSON stays strict."""
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x

@@ -1,0 +1,1 @@
+"""Figures drawn from analysis numbers (matplotlib, Agg); one shared style in ``style``."""
