@@ -126,6 +126,7 @@ def _lazy(module: str, register: str) -> Callable[[argparse._SubParsersAction], 
 # One entry per command; each module's register(sub) adds its subparser and sets ``run``.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_train,
+    _lazy("miiii.analysis_cli", "register"),
 ]
 
 

@@ -1,0 +1,160 @@
+"""Numbers -> words: the key numbers and a one-line reading of each figure of a run.
+
+Pure functions of one entry of analysis.json's "runs" (see docs/analysis.md), so the
+report's text is testable without drawing anything. Thresholds used to choose words:
+|r| >= 0.5 for "alike"/"opposite" positional embeddings; a head "reads" a digit when at
+least 3/4 of its attention goes there; a neuron belongs to a frequency cluster when that
+frequency explains at least half of its variance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Numbers = dict[str, Any]
+
+TITLES = {
+    "curves": "Training curves (SPEC 5.1)",
+    "pos_emb": "Positional embeddings (5.2)",
+    "svd": "Token-embedding SVD (5.3)",
+    "fourier": "W_E in the Fourier basis (5.4)",
+    "neurons": "Neurons and their spectra (5.5)",
+    "neuron_clusters": "Neurons clustered by frequency (5.5)",
+    "omega": "Active frequencies omega over training (5.6)",
+    "attention": "Attention patterns (5.7)",
+    "grad_norms": "Gradient norms (5.8)",
+}
+
+
+def _mean(xs) -> float:
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def _freqs(fs: list[int], limit: int = 12) -> str:
+    if not fs:
+        return "none"
+    shown = ", ".join(map(str, fs[:limit]))
+    return f"{len(fs)} ({shown}{', ...' if len(fs) > limit else ''})"
+
+
+def _peak(epochs: list[int], counts: list[int]) -> tuple[int, int]:
+    """(largest count, first epoch it is reached); (0, 0) with no logged epochs."""
+    if not counts:
+        return 0, 0
+    m = max(counts)
+    return m, epochs[counts.index(m)]
+
+
+def grokked(n: Numbers) -> list[int]:
+    return [int(q) for q, e in n["grok_epoch"].items() if e is not None]
+
+
+def key_numbers(n: Numbers) -> list[tuple[str, str]]:
+    """(label, value) rows: the numbers a reader compares across runs."""
+    o = n["omega"]
+    peak, at = _peak(o["epochs"], o["count"])
+    peak_a, at_a = _peak(o["epochs"], o["count_above_init"])
+    nu = n["neurons"]
+    return [
+        ("mean final validation accuracy", f"{_mean(n['final_valid_acc'].values()):.3f}"),
+        ("mean final train accuracy", f"{_mean(n['final_train_acc'].values()):.3f}"),
+        ("sub-tasks grokked", f"{len(grokked(n))} / {len(n['grok_epoch'])}"),
+        ("positional correlation r(x0, x1)", f"{n['pos_emb_corr']:.3f}"),
+        ("key frequencies of W_E", _freqs(n["fourier"]["key_freqs"])),
+        ("SVD components for 50 % / 90 %", f"{n['svd']['n50']} / {n['svd']['n90']}"),
+        ("neurons in a frequency cluster", f"{nu['clustered']} / {nu['n_neurons']}"),
+        (f"|omega| final (peak, epoch) [mean + {o['k']:g} std]",
+         f"{o['count'][-1] if o['count'] else 0} ({peak} at {at})"),
+        ("|omega| of untrained models", f"{o['reference_count']:.1f}"),
+        ("frequencies above init final (peak, epoch)",
+         f"{o['count_above_init'][-1] if o['count_above_init'] else 0} ({peak_a} at {at_a})"),
+    ]
+
+
+def read_curves(n: Numbers) -> str:
+    g = grokked(n)
+    acc = _mean(n["final_valid_acc"].values())
+    if not g:
+        return f"No sub-task grokked (validation accuracy never reached 0.99 to stay); mean final validation accuracy {acc:.2f}."
+    order = n["grok_order"]
+    first = order[0]
+    e = n["grok_epoch"][str(first[0])]
+    return (f"{len(g)} of {len(n['grok_epoch'])} sub-tasks grokked; first q = {', '.join(map(str, first))} "
+            f"at epoch {e}; mean final validation accuracy {acc:.2f}.")
+
+
+def read_pos_emb(n: Numbers) -> str:
+    r = n["pos_emb_corr"]
+    if r >= 0.5:
+        return f"The two input positions are embedded alike (r = {r:.2f}): x0 and x1 are read the same way, as a commutative task invites."
+    if r <= -0.5:
+        return f"The two input positions are embedded in opposite directions (r = {r:.2f}): x0 and x1 play different roles."
+    return f"The two input positions are only weakly related (r = {r:.2f})."
+
+
+def read_svd(n: Numbers) -> str:
+    s = n["svd"]
+    k = len(s["singular_values"])
+    shape = "low-dimensional" if s["n90"] <= k // 3 else "spread over many directions"
+    return f"{s['n50']} of {k} singular directions hold half of W_E's variance and {s['n90']} hold 90 %: the token embedding is {shape}."
+
+
+def read_fourier(n: Numbers) -> str:
+    f = n["fourier"]["key_freqs"]
+    if not f:
+        return "No key frequency: W_E has no significant periodic structure (expected for an untrained or basis model)."
+    return f"{len(f)} key frequenc{'y' if len(f) == 1 else 'ies'} ({', '.join(map(str, f))}): the token embedding is built from these waves."
+
+
+def read_neurons(n: Numbers) -> str:
+    nu = n["neurons"]
+    top = list(nu["clusters"].items())[:3]
+    tops = ", ".join(f"k = {k} ({c} neurons)" for k, c in top) or "none"
+    return (f"On average a neuron's top frequency explains {nu['mean_frac_explained']:.0%} of its variance; "
+            f"largest clusters: {tops}.")
+
+
+def read_neuron_clusters(n: Numbers) -> str:
+    nu = n["neurons"]
+    return (f"{nu['clustered']} of {nu['n_neurons']} neurons are dominated (>= {nu['cluster_min_frac']:.0%}) by one frequency, "
+            f"in {len(nu['clusters'])} clusters; {nu['dead']} neurons never fire.")
+
+
+def read_omega(n: Numbers) -> str:
+    o = n["omega"]
+    if not o["count"]:
+        return "No omega was recorded."
+    peak, at = _peak(o["epochs"], o["count"])
+    peak_a, at_a = _peak(o["epochs"], o["count_above_init"])
+    return (f"|omega| (mean + {o['k']:g} std rule) goes {o['count'][0]} -> {o['count'][-1]}, peak {peak} at epoch {at} "
+            f"(untrained models give {o['reference_count']:.1f}); frequencies above init go "
+            f"{o['count_above_init'][0]} -> {o['count_above_init'][-1]}, peak {peak_a} at epoch {at_a}.")
+
+
+def read_attention(n: Numbers) -> str:
+    reads = n["attention"]["reads"]
+    one = [f"head {i} reads {r}" for i, r in enumerate(reads) if r != "both"]
+    if not one:
+        return "Every head attends to both digits (no head puts >= 75 % of its attention on one)."
+    return "; ".join(one) + (f"; {len(reads) - len(one)} head(s) attend to both." if len(one) < len(reads) else ".")
+
+
+def read_grad_norms(n: Numbers) -> str:
+    g = n["grad_norms"]
+    if not g:
+        return "No gradient norms were recorded."
+    big = max(g, key=lambda m: g[m]["max"])
+    fin = sorted(g, key=lambda m: g[m]["final"])
+    return (f"Largest gradient norm {g[big]['max']:.3g} in {big} at epoch {g[big]['max_epoch']}; "
+            f"final norms range from {g[fin[0]]['final']:.2g} ({fin[0]}) to {g[fin[-1]]['final']:.2g} ({fin[-1]}).")
+
+
+READERS = {"curves": read_curves, "pos_emb": read_pos_emb, "svd": read_svd, "fourier": read_fourier,
+           "neurons": read_neurons, "neuron_clusters": read_neuron_clusters, "omega": read_omega,
+           "attention": read_attention, "grad_norms": read_grad_norms}
+
+
+def reading(name: str, n: Numbers) -> str:
+    """One line saying what figure ``name`` shows for this run."""
+    return READERS[name](n)
