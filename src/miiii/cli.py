@@ -127,6 +127,7 @@ def _lazy(module: str, register: str) -> Callable[[argparse._SubParsersAction], 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_train,
     _lazy("miiii.analysis_cli", "register"),
+    _lazy("miiii.sweep", "register"),
 ]
 
 
