@@ -1,0 +1,37 @@
+"""The omega rule on hand-made spectra, and the above-init variant."""
+
+import numpy as np
+
+from miiii.analysis import omega
+
+
+def test_spec_rule_on_hand_made_neurons():
+    p = 11
+    x0, x1 = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    grids = np.stack([
+        np.cos(2 * np.pi * 3 * x0 / p),  # only DFT components (3, 0), (8, 0): frequency 3
+        np.cos(2 * np.pi * 2 * x1 / p) + 5,  # frequency 2 (the constant is excluded)
+        np.cos(2 * np.pi * (4 * x0 + 1 * x1) / p),  # component (4, 1): frequencies 4 and 1
+        np.full((p, p), 7.0),  # constant: nothing
+        np.zeros((p, p)),  # dead: nothing
+    ]).astype(np.float32)
+    counts = np.asarray(omega.active_counts(grids, 2.0))
+    assert counts.tolist() == [0, 1, 1, 1, 1, 0]
+    assert int(omega.omega_size(counts)) == 4
+
+
+def test_threshold_is_a_parameter():
+    p = 11
+    x0, _ = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    # frequency 1 strong, frequency 2 weak: a high k keeps only the strong one
+    g = (np.cos(2 * np.pi * x0 / p) + 0.5 * np.cos(2 * np.pi * 2 * x0 / p))[None].astype(np.float32)
+    assert np.asarray(omega.active_counts(g, 2.0))[1:3].tolist() == [1, 1]
+    assert np.asarray(omega.active_counts(g, 5.0))[1:3].tolist() == [1, 0]
+
+
+def test_above_reference():
+    ref = np.array([[0, 10, 10, 40], [0, 12, 8, 44], [0, 10, 10, 42]])
+    counts = np.array([[0, 11, 30, 43], [0, 30, 9, 90], [5, 0, 0, 0]])
+    out = omega.above_reference(counts, ref, z=3.0)
+    # bound per frequency: mu + 3 max(sd, sqrt(mu), 1) = 10.67 + 3*3.27, 9.33 + 3*3.06, 42 + 3*6.48
+    assert out.tolist() == [[False, False, True, False], [False, True, False, True], [False] * 4]
