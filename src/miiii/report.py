@@ -121,6 +121,8 @@ def build_report(run_dirs: Sequence[str | Path], out_html: str | Path,
     out = Path(out_html)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--out: expected a .html file, got {out}")
+    for d in run_dirs:  # every directory checked before any is analysed
+        RunDir(d).require_complete()
     docs = [(Path(d), _load(d)) for d in run_dirs]
     atomic_write(out, render_html(_columns(docs), extra_sections).encode())
     return out

@@ -1,0 +1,131 @@
+"""End to end: a smoke multi-run -> miiii analyze -> miiii report, checked in a real browser."""
+
+import base64
+import html as html_lib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from miiii import readings
+from miiii.config import parse_overrides, preset
+from miiii.plots import run_figures
+from miiii.runner import train_run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    """One smoke run with two seeds, analysed and reported through the real CLI."""
+    base = tmp_path_factory.mktemp("report")
+    run = base / "smoke"
+    train_run(parse_overrides(preset("smoke"), ["seed=0,1"]), str(run))
+    cli = [os.environ.get("PYTHON", __import__("sys").executable), "-m", "miiii.cli"]
+    a = subprocess.run(cli + ["analyze", str(run)], capture_output=True, text=True, timeout=300)
+    assert a.returncode == 0, a.stderr
+    out = base / "report.html"
+    r = subprocess.run(cli + ["report", str(run), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return {"run": run, "html": out, "doc": json.loads((run / "analysis" / "analysis.json").read_text()),
+            "analyze_stdout": a.stdout}
+
+
+def test_analysis_json_has_every_key_per_run(analysed):
+    doc = analysed["doc"]
+    assert doc["n_runs"] == 2 and [r["run"] for r in doc["runs"]] == [0, 1] and doc["epoch"] == 64
+    for n in doc["runs"]:
+        for key in ("pos_emb_corr", "svd", "fourier", "neurons", "omega", "grok_epoch", "attention", "grad_norms"):
+            assert key in n, key
+        assert {"norms", "key_freqs"} <= set(n["fourier"]) and len(n["fourier"]["norms"]) == 11
+        assert {"epochs", "count", "count_above_init"} <= set(n["omega"])
+        assert len(n["omega"]["epochs"]) == len(n["omega"]["count"]) > 10
+        assert {"singular_values", "n50", "n90"} <= set(n["svd"])
+        assert len(n["neurons"]["top_freq"]) == 4 * 32
+        assert set(n["grok_epoch"]) == {"2", "3", "5", "7"}
+        assert -1 <= n["pos_emb_corr"] <= 1
+    assert doc["runs"][0]["config"]["seed"] == 0 and doc["runs"][1]["config"]["seed"] == 1
+    assert doc["runs"][0]["pos_emb_corr"] != doc["runs"][1]["pos_emb_corr"]
+    assert "run 1:" in analysed["analyze_stdout"]
+
+
+def test_omega_count_matches_the_recorded_table(analysed):
+    import pandas as pd
+    w = pd.read_parquet(analysed["run"] / "omega.parquet")
+    w = w[(w.run == 1) & (w.neurons > 0)]
+    expected = w.groupby("epoch").frequency.count().reindex(analysed["doc"]["runs"][1]["omega"]["epochs"], fill_value=0)
+    assert analysed["doc"]["runs"][1]["omega"]["count"] == expected.tolist()
+
+
+def test_figures_svg_and_png_for_every_analysis(analysed):
+    figs = analysed["run"] / "analysis" / "figures"
+    assert set(readings.TITLES) == set(run_figures.FIGURES)
+    for name in run_figures.FIGURES:
+        for i in (0, 1):
+            svg, png = figs / f"{name}_run{i}.svg", figs / f"{name}_run{i}.png"
+            assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()[:2000]
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_is_self_contained(analysed):
+    page = analysed["html"].read_text()
+    imgs = re.findall(r"<img [^>]*src='([^']*)'", page)
+    assert len(imgs) == 2 * len(readings.TITLES)
+    for src in imgs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG"
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)  # nothing fetched from a network
+    assert "<link" not in page and "<script" not in page
+    for n in analysed["doc"]["runs"]:
+        assert f"{n['pos_emb_corr']:.3f}" in page
+        assert html_lib.escape(readings.reading("fourier", n)) in page
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# Appended to a copy of the page: after every image has loaded (the load event), write what
+# the browser sees into the DOM, which --dump-dom then prints.
+PROBE = """<script>window.addEventListener('load', () => {
+  const imgs = [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight]);
+  const pre = document.createElement('pre'); pre.id = 'miiii-probe';
+  pre.textContent = JSON.stringify({imgs, text: document.body.innerText});
+  document.body.appendChild(pre);
+});</script></body>"""
+
+
+def test_report_in_headless_chromium(analysed, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium not found: run .ci/install-browser.sh (Debian's chromium package) to enable this test")
+    page = analysed["html"].read_text()
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", PROBE, 1))
+    with tempfile.TemporaryDirectory() as profile:
+        flags = CHROME_FLAGS + [f"--user-data-dir={profile}", "--virtual-time-budget=10000"]
+        dom = subprocess.run([exe, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        m = re.search(r'<pre id="miiii-probe">(.*?)</pre>', dom.stdout, re.S)
+        assert m, "the page's load event never ran: " + dom.stdout[-500:]
+        seen = json.loads(html_lib.unescape(m.group(1)))
+        assert len(seen["imgs"]) == 2 * len(readings.TITLES)
+        assert all(ok and w > 0 and h > 0 for ok, w, h in seen["imgs"]), seen["imgs"]
+        text = seen["text"]
+        for n in analysed["doc"]["runs"]:
+            for label, value in readings.key_numbers(n):
+                assert label in text and value in text, (label, value)
+        shot = Path(os.environ.get("MIIII_SCREENSHOT_DIR", tmp_path)) / "report.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        s = subprocess.run([exe, *CHROME_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2000",
+                            f"--screenshot={shot}", analysed["html"].as_uri()], capture_output=True, text=True, timeout=120)
+        assert s.returncode == 0 and shot.read_bytes()[:4] == b"\x89PNG", s.stderr[-2000:]
+        print(f"screenshot: {shot}")
