@@ -133,6 +133,9 @@ class Config:
         need(self.split_seed >= 0, "split_seed", "an integer >= 0")
         bad = [q for q in self.mask if q not in self.primes]
         need(not bad, "mask", f"primes below p={self.p} (not {bad})")
+        if self.task != "nanda":
+            need(len(self.loss_mask) < len(self.primes), "mask",
+                 "to leave at least one sub-task in the loss")
         need(self.log_linear >= 0 and self.log_log >= 0, "log_linear", "counts >= 0")
         need(self.omega_k > 0, "omega_k", "a positive number")
         need(self.chunk >= 1, "chunk", "a positive integer")

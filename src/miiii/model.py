@@ -75,6 +75,17 @@ def _dropout(x: Array, rate: Array | float, key: PRNGKeyArray | None) -> Array:
     return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
+def _embed_project(params: Params, x: Int[Array, "3"], W: Float[Array, "head d_model d_head"],
+                   positions: slice | int) -> Float[Array, "head *pos d_head"]:
+    """``(W_E[x] + W_pos) @ W`` at ``positions``, as ``W_E @ W`` gathered at the tokens.
+
+    The table does not depend on ``x``, so under ``vmap`` over examples it is computed once:
+    p + 1 projected rows instead of three per example (a third of a step's matmul work).
+    """
+    table = jnp.einsum("vd,hde->hve", params["W_E"], W)
+    return table[:, x[positions]] + jnp.einsum("...d,hde->h...e", params["W_pos"][positions], W)
+
+
 def forward(
     params: Params,
     x: Int[Array, "3"],
@@ -99,28 +110,39 @@ def forward(
     for l in range(depth):
         b = f"blocks.{l}."
         last = l == depth - 1
-        q_in = resid[-1:] if last else resid
-        q = jnp.einsum("qd,hde->hqe", q_in, params[b + "attn.W_Q"])
-        k = jnp.einsum("kd,hde->hke", resid, params[b + "attn.W_K"])
-        v = jnp.einsum("kd,hde->hke", resid, params[b + "attn.W_V"])
-        scores = jnp.einsum("hqe,hke->hqk", q, k) / math.sqrt(q.shape[-1])
+        # The last block carries the one query as a vector, with no size-1 axis: such an axis
+        # gets layouts that make XLA's CPU backward transpose slowly. Hooks keep the axis.
+        queries = -1 if last else slice(None)
+        hook = (lambda name, v, axis: keep(name, jnp.expand_dims(v, axis))) if last else (
+            lambda name, v, axis: keep(name, v))
+        q_in = resid[queries]
+        W_Q, W_K, W_V = (params[b + f"attn.W_{m}"] for m in "QKV")
+        if l == 0:  # the residual is still embed + pos: project the vocabulary, not the batch
+            q = _embed_project(params, x, W_Q, queries)
+            k = _embed_project(params, x, W_K, slice(None))
+            v = _embed_project(params, x, W_V, slice(None))
+        else:
+            q = jnp.einsum("...d,hde->h...e", q_in, W_Q)
+            k = jnp.einsum("kd,hde->hke", resid, W_K)
+            v = jnp.einsum("kd,hde->hke", resid, W_V)
+        scores = jnp.einsum("h...e,hke->h...k", q, k) / math.sqrt(q.shape[-1])
         if not last:  # causal; the last query sees every key anyway
             n = resid.shape[0]
             scores = jnp.where(np.tril(np.ones((n, n), bool)), scores, -jnp.inf)
         pattern = jax.nn.softmax(scores, axis=-1)
-        keep(b + "attn.hook_pattern", pattern)
-        z = jnp.einsum("hqk,hke->hqe", pattern, v)
-        attn_out = jnp.einsum("hqe,hed->qd", z, params[b + "attn.W_O"])
-        keep(b + "hook_attn_out", attn_out)
+        hook(b + "attn.hook_pattern", pattern, -2)
+        z = jnp.einsum("h...k,hke->h...e", pattern, v)
+        attn_out = jnp.einsum("h...e,hed->...d", z, params[b + "attn.W_O"])
+        hook(b + "hook_attn_out", attn_out, 0)
         resid = _dropout(q_in + attn_out, dropout, keys[2 * l])
-        keep(b + "hook_resid_mid", resid)
+        hook(b + "hook_resid_mid", resid, 0)
         pre = resid @ params[b + "mlp.W_in"]
         post = jax.nn.relu(pre)
-        keep(b + "mlp.hook_pre", pre)
-        keep(b + "mlp.hook_post", post)
+        hook(b + "mlp.hook_pre", pre, 0)
+        hook(b + "mlp.hook_post", post, 0)
         resid = _dropout(resid + post @ params[b + "mlp.W_out"], dropout, keys[2 * l + 1])
-        keep(b + "hook_resid_post", resid)
-    logits = resid[-1] @ params["W_U"]
+        hook(b + "hook_resid_post", resid, 0)
+    logits = resid @ params["W_U"]  # resid is the vector at "="
     return logits, cache
 
 
@@ -135,15 +157,36 @@ def subtask_logits(logits: Float[Array, "*batch n_out"], task: Task) -> Float[Ar
     return jnp.where(valid, logits[..., idx], -1e9)
 
 
+def _segments(task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """Which sub-task each logit belongs to (one-hot, ``n_out x subtask``) and its class."""
+    seg = np.zeros((task.n_out, len(task.n_classes)), np.float32)
+    cls = np.zeros(task.n_out, np.float32)
+    for s, (off, n) in enumerate(zip(task.offsets, task.n_classes)):
+        seg[off:off + n, s] = 1.0
+        cls[off:off + n] = np.arange(n)
+    return seg, cls
+
+
 def per_subtask_loss_acc(
     logits: Float[Array, "batch n_out"], y: Int[Array, "batch subtask"], task: Task
 ) -> tuple[Float[Array, "batch subtask"], Float[Array, "batch subtask"]]:
-    """Cross-entropy divided by ln(classes) (a uniform guess costs 1), and correctness."""
-    z = subtask_logits(logits.astype(jnp.float32), task)
-    logp = jax.nn.log_softmax(z, axis=-1)
-    nll = -jnp.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    """Cross-entropy divided by ln(classes) (a uniform guess costs 1), and correctness.
+
+    The loss works on the unpadded logits: a sub-task's log-sum-exp is a matmul with the
+    one-hot segment matrix, and its target logit a masked matmul. The padded layout of
+    ``subtask_logits`` (twice the elements at p = 113, and a scatter in the gradient) made
+    the loss cost more than the model at the study's size. Accuracy, never differentiated,
+    keeps the padded argmax (ties go to the first class).
+    """
+    logits = logits.astype(jnp.float32)
+    seg, cls = _segments(task)
+    m = jax.lax.stop_gradient(jnp.stack(  # a per-sub-task max, only to keep exp in range
+        [logits[..., off:off + n].max(-1) for off, n in zip(task.offsets, task.n_classes)], axis=-1))
+    lse = jnp.log(jnp.exp(logits - m @ seg.T) @ seg) + m
+    is_target = cls == y.astype(jnp.float32) @ seg.T
+    nll = lse - jnp.where(is_target, logits, 0.0) @ seg
     loss = nll / jnp.log(jnp.asarray(task.n_classes, jnp.float32))
-    acc = (jnp.argmax(z, axis=-1) == y).astype(jnp.float32)
+    acc = (jnp.argmax(subtask_logits(logits, task), axis=-1) == y).astype(jnp.float32)
     return loss, acc
 
 

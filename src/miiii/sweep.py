@@ -34,10 +34,12 @@ whole resumes from its last checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import PRESETS, VARYING, Config, ConfigError, Grid, preset
+from .config import PRESETS, VARYING, Config, ConfigError, Grid, _coerce, preset
 
 # The study's search space (SPEC section 3), external parameter names.
 DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
@@ -112,27 +114,40 @@ def parse_space(base: Config, items: list[str]) -> Space:
             fixed[key] = values[0]
         else:
             lists[key] = values
-    base = base.replace(**fixed)
     choices = {k: vs for k, vs in DEFAULT_SPACE.items() if k not in fixed and k not in lists}
     for key, values in lists.items():
-        typed = tuple(getattr(base.replace(**{key: v}), Config.internal(key)) for v in values)
+        typed = tuple(_typed(key, v) for v in values)
         if len(set(typed)) != len(typed):
             raise ConfigError(f"{key}: list has repeated values {list(values)}")
         choices[key] = typed
+    # Searched parameters start at their first choice, so the base is one valid point of the space.
+    first = {k: vs[0] for k, vs in choices.items()}
+    try:
+        base = base.replace(**fixed, **first)
+    except ConfigError as e:
+        raise ConfigError(f"{e} (with the fixed values and the first choice of each searched one: "
+                          f"{ {**fixed, **first} })") from None
     space = Space(base, choices)
     _validate(space)
     return space
 
 
+def _typed(key: str, value: str) -> Any:
+    """A command-line value as the type of its Config field (validated later, in combination)."""
+    field = next(f for f in dataclasses.fields(Config) if f.name == Config.internal(key))
+    return _coerce(key, value, field.type)
+
+
 def _validate(space: Space) -> None:
-    """Every value alone, then every combination (when few enough), must make a valid Config."""
-    for k, vs in space.choices.items():
-        for v in vs:
-            space.base.replace(**{k: v})
+    """Every combination must make a valid Config (when too many: every value with the base)."""
     n = 1
     for vs in space.choices.values():
         n *= len(vs)
-    if n <= _CHECK_ALL:
+    if n > _CHECK_ALL:
+        for k, vs in space.choices.items():
+            for v in vs:
+                space.base.replace(**{k: v})
+    else:
         keys = list(space.choices)
         for combo in itertools.product(*(space.choices[k] for k in keys)):
             try:
@@ -186,6 +201,7 @@ def open_storage(url: str, heartbeat: float | None = 60.0) -> Any:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if "://" not in url:
         raise ConfigError(f"--storage: expected a URL like {DEFAULT_STORAGE} or postgresql://user@host/db, got {url!r}")
+    given, url = url, _with_driver(url)
     engine: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine = {"connect_args": {"timeout": 60}}  # several local workers wait for the write lock
@@ -195,11 +211,27 @@ def open_storage(url: str, heartbeat: float | None = 60.0) -> Any:
     if heartbeat:
         kw = dict(heartbeat_interval=max(1, round(heartbeat)),
                   heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
-    try:
-        return RDBStorage(url, engine_kwargs=engine, **kw)
-    except Exception as e:  # sqlalchemy's OperationalError, ArgumentError, a missing driver, ...
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"--storage: cannot open {redact(url)}: {msg}") from None
+    for attempt in range(10):
+        try:
+            return RDBStorage(url, engine_kwargs=engine, **kw)
+        except Exception as e:  # sqlalchemy's OperationalError, ArgumentError, a missing driver, ...
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            # Workers starting together on a fresh database race to create Optuna's tables.
+            if attempt < 9 and re.search(r"already exists|duplicate key|database is locked", msg):
+                time.sleep(0.5 + 0.5 * attempt)
+                continue
+            raise ConfigError(f"--storage: cannot open {redact(given)}: {msg}") from None
+    raise AssertionError("unreachable")
+
+
+def _with_driver(url: str) -> str:
+    """SQLAlchemy 2.1 reads ``postgresql://`` as psycopg 3; use psycopg2 when only it is installed."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
 
 
 def open_study(storage: Any, name: str, space: Space | None = None) -> Any:
@@ -289,6 +321,7 @@ def _ask(study: Any, space: Space, k: int, n_trials: int) -> tuple[list[Any], li
 def run_worker(study: Any, space: Space, n_trials: int, workers: int, out: str | Path,
                log: Callable[[str], None] = lambda s: None, poll: float | None = None) -> list[int]:
     """Work on the study until it has ``n_trials`` complete trials; return the numbers told here."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
@@ -330,19 +363,28 @@ def run_worker(study: Any, space: Space, n_trials: int, workers: int, out: str |
                     summary = train_run(Grid.of_runs([c for _, c in members]), str(run_dir))
                     for i, (t, cfg) in enumerate(members):
                         value, attrs = objective(cfg, summary, i)
-                        for a, v in attrs.items():
-                            t.set_user_attr(a, v)
-                        study.tell(t, value)
                         pending.pop(t.number)
+                        try:
+                            for a, v in attrs.items():
+                                t.set_user_attr(a, v)
+                            study.tell(t, value)
+                        except UpdateFinishedTrialError:  # our heartbeat was late: already failed and retried
+                            log(f"trial {t.number}: failed by another worker (heartbeat missed); its retry counts")
+                            continue
                         told.append(t.number)
                         log(_line(t.number, value, attrs, t.params, run_dir, i, len(members)))
         except BaseException as e:
+            failed = []
             for t in pending.values():
-                study.tell(t, state=TrialState.FAIL)
+                try:
+                    study.tell(t, state=TrialState.FAIL)
+                    failed.append(t.number)
+                except UpdateFinishedTrialError:  # another worker failed (and retried) it already
+                    pass
             retry = storage.get_heartbeat_stale_trial_callback() if hb else None
             if isinstance(e, KeyboardInterrupt) and retry is not None:
                 by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-                for n in pending:  # retried by the next run of the same command
+                for n in failed:  # retried by the next run of the same command
                     retry(study, by_number[n])
             raise
 

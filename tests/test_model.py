@@ -1,0 +1,92 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from miiii import model, tasks
+from miiii.config import Config
+
+
+def reference_logits(params: dict, x: np.ndarray) -> np.ndarray:
+    """Independent NumPy transformer computing EVERY position (causal), read at the last."""
+    P = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    depth = sum(k.endswith("W_Q") for k in P)
+    out = []
+    for seq in x:
+        r = P["W_E"][seq] + P["W_pos"]
+        for l in range(depth):
+            b = f"blocks.{l}."
+            heads = []
+            for h in range(P[b + "attn.W_Q"].shape[0]):
+                q, k, v = (r @ P[b + f"attn.W_{m}"][h] for m in "QKV")
+                s = q @ k.T / np.sqrt(q.shape[-1])
+                s = np.where(np.tril(np.ones((3, 3))) > 0, s, -np.inf)
+                a = np.exp(s - s.max(-1, keepdims=True))
+                a /= a.sum(-1, keepdims=True)
+                heads.append(a @ v @ P[b + "attn.W_O"][h])
+            r = r + sum(heads)
+            r = r + np.maximum(r @ P[b + "mlp.W_in"], 0) @ P[b + "mlp.W_out"]
+        out.append(r[-1] @ P["W_U"])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_forward_matches_full_position_reference(depth):
+    cfg = Config.make(p=11, d_model=16, n_heads=2, depth=depth)
+    task = tasks.task_of(cfg)
+    params = model.init(jax.random.PRNGKey(1), task, 16, 2, depth)
+    x = tasks.inputs(11)[::7]
+    logits, _ = model.batched_forward(params, jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(logits), reference_logits(params, x), rtol=2e-4, atol=2e-5)
+
+
+def test_shapes_and_cache_names():
+    cfg = Config.make(p=13, d_model=32, n_heads=4)
+    task = tasks.task_of(cfg)
+    params = model.init(jax.random.PRNGKey(0), task, 32, 4, 1)
+    assert params["W_E"].shape == (14, 32) and params["W_pos"].shape == (3, 32)
+    assert params["blocks.0.attn.W_Q"].shape == (4, 32, 8)
+    assert params["blocks.0.attn.W_O"].shape == (4, 8, 32)
+    assert params["blocks.0.mlp.W_in"].shape == (32, 128)
+    assert params["W_U"].shape == (32, sum(task.n_classes))
+    logits, cache = model.forward(params, jnp.array([1, 2, 13]), with_cache=True)
+    assert logits.shape == (task.n_out,)
+    assert cache["blocks.0.attn.hook_pattern"].shape == (4, 1, 3)
+    np.testing.assert_allclose(cache["blocks.0.attn.hook_pattern"].sum(-1), 1.0, rtol=1e-6)
+    assert cache["blocks.0.mlp.hook_post"].shape == (1, 128)
+    assert cache["hook_embed"].shape == (3, 32)
+
+
+def test_init_scale_is_one_over_fan_in():
+    task = tasks.task_of(Config.make(p=31))
+    params = model.init(jax.random.PRNGKey(0), task, 256, 4, 1)
+    assert float(jnp.std(params["blocks.0.mlp.W_in"])) == pytest.approx(256**-0.5, rel=0.02)
+    assert float(jnp.std(params["blocks.0.mlp.W_out"])) == pytest.approx(1024**-0.5, rel=0.02)
+
+
+def test_dropout_masks_differ_across_examples():
+    task = tasks.task_of(Config.make(p=11))
+    params = model.init(jax.random.PRNGKey(0), task, 64, 4, 1)
+    x = jnp.tile(jnp.array([[3, 4, 11]]), (8, 1))  # the same example eight times
+    keys = jax.random.split(jax.random.PRNGKey(5), 8)
+    logits = jax.vmap(lambda xi, k: model.forward(params, xi, k, 0.5)[0])(x, keys)
+    # identical inputs, so any difference comes from per-example masks
+    assert len({tuple(np.round(np.asarray(l), 5)) for l in logits}) == 8
+    clean, _ = model.forward(params, x[0])
+    same_key = jax.vmap(lambda xi: model.forward(params, xi, keys[0], 0.5)[0])(x)
+    np.testing.assert_allclose(same_key, same_key[0][None].repeat(8, 0))
+    assert not np.allclose(logits[0], clean)
+    # rate 0 with a key is exactly the eval forward
+    np.testing.assert_array_equal(model.forward(params, x[0], keys[0], 0.0)[0], clean)
+
+
+def test_loss_is_normalised_by_log_classes():
+    task = tasks.task_of(Config.make(p=11))
+    logits = jnp.zeros((5, task.n_out))  # uniform guess on every sub-task
+    y = jnp.zeros((5, len(task.subtasks)), jnp.int32)
+    loss, acc = model.per_subtask_loss_acc(logits, y, task)
+    np.testing.assert_allclose(loss, 1.0, rtol=1e-6)
+    # a confident right answer costs ~0 and counts as correct
+    big = jnp.zeros(task.n_out).at[jnp.asarray(task.offsets)].set(50.0)
+    loss, acc = model.per_subtask_loss_acc(big[None], y[:1], task)
+    assert float(loss.max()) < 1e-6 and float(acc.min()) == 1.0
