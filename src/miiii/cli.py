@@ -128,6 +128,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_train,
     _lazy("miiii.analysis_cli", "register"),
     _lazy("miiii.sweep", "register"),
+    _lazy("miiii.reproduce", "register"),
 ]
 
 

@@ -22,6 +22,7 @@ TASKS = ("miiii", "nanda", "basis", "masked", "divisible")
 FILTERS = ("ema", "ma", "none")
 
 # Parameters a multi-run may vary: none of them changes an array shape.
+SAME_SHAPE_TASKS = ("miiii", "basis", "masked")
 VARYING = ("seed", "split_seed", "lambda", "alpha", "weight_decay", "lr", "dropout", "mask")
 
 
@@ -236,11 +237,13 @@ class Grid:
             raise ConfigError("a multi-run needs at least one run")
         dicts = [r.to_dict() for r in runs]
         differ = [k for k in Config.names() if any(d[k] != dicts[0][k] for d in dicts)]
-        bad = [k for k in differ if k not in VARYING]
+        # miiii, basis and masked share every shape (only targets and loss mask differ)
+        same_shape = all(d["task"] in SAME_SHAPE_TASKS for d in dicts)
+        bad = [k for k in differ if k not in VARYING and not (k == "task" and same_shape)]
         if bad:
             raise ConfigError(f"runs of one multi-run must share {', '.join(bad)} (only "
                               f"{', '.join(VARYING)} may differ)")
-        keys = [k for k in VARYING if k in differ]
+        keys = [k for k in ("task",) + VARYING if k in differ]
         rows = tuple(tuple((k, getattr(r, Config.internal(k))) for k in keys) for r in runs)
         axes = {k: tuple(dict.fromkeys(dict(row)[k] for row in rows)) for k in keys}
         return cls(runs[0], axes, rows)

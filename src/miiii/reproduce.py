@@ -1,0 +1,138 @@
+"""``miiii reproduce``: the study's run set, trained, analysed, and judged claim by claim.
+
+The run set (SPEC section 5): ``miiii`` over several seeds, ``nanda``, ``basis``, ``masked``
+(q in {2,3,5,7} out of the loss), ``miiii`` with lambda = 0 and ``miiii`` with dropout 0.
+All but ``nanda`` share every array shape (``basis`` and ``masked`` differ from ``miiii`` only
+in targets and loss mask), so they train as ONE vmapped multi-run in ``DIR/runs/main``;
+``nanda`` (another unembedding width) trains in ``DIR/runs/nanda``.
+
+Killed, it resumes: each run directory resumes from its newest checkpoint, and finished ones
+are only re-analysed. Output: ``DIR/fidelity.json`` and ``DIR/report.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import fidelity as fid
+from .config import PRESETS, ConfigError, Grid, preset
+from .store import RunDir, write_json
+
+SEEDS = {"smoke": 2, "quick": 3, "paper": 3}
+
+
+def run_set(preset_name: str) -> dict[str, tuple[Grid, list[str]]]:
+    """``name -> (grid, role of each run)`` for a preset."""
+    base = preset(preset_name)
+    n_seeds = SEEDS.get(preset_name, 3)
+    runs = [base.replace(seed=s) for s in range(n_seeds)]
+    roles = [f"miiii seed {s}" for s in range(n_seeds)]
+    runs += [base.replace(lambda_=0.0), base.replace(dropout=0.0)]
+    roles += ["miiii lambda=0", "miiii dropout=0"]
+    if base.p > 7 and len(base.primes) > 4:  # masked needs a prime above 7 left in the loss
+        runs.append(base.replace(task="masked"))
+        roles.append("masked")
+    runs.append(base.replace(task="basis"))
+    roles.append("basis")
+    nanda = base.replace(task="nanda")
+    return {"main": (Grid.of_runs(runs), roles), "nanda": (Grid.of_runs([nanda]), ["nanda"])}
+
+
+def _grok_list(run: dict[str, Any], subtasks: list[int]) -> list[int | None]:
+    g = run["grok_epoch"]
+    return [g[str(q)] for q in subtasks] if isinstance(g, dict) else list(g)
+
+
+def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> list[fid.Claim]:
+    """Turn the two analyses into the fidelity table (rules in ``miiii.fidelity``)."""
+    qs = list(main["subtasks"])
+    by_role = dict(zip(roles, main["runs"]))
+    seeds = [r for role, r in by_role.items() if role.startswith("miiii seed")]
+    seed_grok = [_grok_list(r, qs) for r in seeds]
+    out = [fid.grok_order(qs, seed_grok), fid.others_late(qs, seed_grok),
+           fid.pos_corr("nanda", 0.95, [nanda["runs"][0]["pos_emb_corr"]]),
+           fid.pos_corr("miiii", -0.64, [r["pos_emb_corr"] for r in seeds])]
+    basis = [by_role["basis"]["fourier"]["n_key"]] if "basis" in by_role else []
+    out.append(fid.key_freqs([nanda["runs"][0]["fourier"]["n_key"]], [r["fourier"]["n_key"] for r in seeds], basis))
+    om = seeds[0]["omega"]
+    variant = "count_above_init" if "count_above_init" in om else "count"
+    out.append(fid.omega_spike(om["epochs"], [r["omega"][variant] for r in seeds]))
+    out.append(fid.lambda_zero(seed_grok[0], _grok_list(by_role["miiii lambda=0"], qs)))
+    d0 = by_role["miiii dropout=0"]
+    out.append(fid.dropout_zero(qs, _grok_list(d0, qs), [d0["final_train_acc"][str(q)] if isinstance(
+        d0["final_train_acc"], dict) else d0["final_train_acc"][i] for i, q in enumerate(qs)]))
+    if "masked" in by_role:
+        out.append(fid.masked_first(qs, _grok_list(by_role["masked"], qs)))
+    else:
+        out.append(fid.masked_first(qs, [None] * len(qs)))
+    return out
+
+
+def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float) -> str:
+    colour = {fid.REPRODUCED: "#1a7f37", fid.DIFFERS: "#b42318", fid.UNTESTABLE: "#8a6d00"}
+    rows = "".join(
+        f"<tr><td>{html.escape(c.id)}</td><td>{html.escape(c.study)}</td><td>{html.escape(c.measured)}</td>"
+        f"<td style='color:{colour[c.verdict]};font-weight:600'>{html.escape(c.verdict)}</td></tr>"
+        for c in claims_)
+    n = {v: sum(c.verdict == v for c in claims_) for v in colour}
+    return (f"<p>Preset <b>{html.escape(preset_name)}</b>, trained and analysed in {seconds:.0f} s. "
+            f"{n[fid.REPRODUCED]} reproduced, {n[fid.DIFFERS]} differ, {n[fid.UNTESTABLE]} not testable at "
+            "this preset. Each verdict is decided by the rule in <code>miiii/fidelity.py</code>.</p>"
+            "<table><tr><th>claim</th><th>study</th><th>measured</th><th>verdict</th></tr>"
+            f"{rows}</table>")
+
+
+def reproduce(preset_name: str, out: str | Path, progress: bool = True) -> dict[str, Any]:
+    from .analysis import write_analysis
+    from .report import build_report
+    from .cli import _progress_bar
+    from .runner import train_run
+
+    out = Path(out)
+    sets = run_set(preset_name)
+    for name, (grid, _) in sets.items():  # refuse a foreign directory before training anything
+        RunDir(out / "runs" / name).check_compatible(grid)
+    t0 = time.perf_counter()
+    analyses = {}
+    for name, (grid, roles) in sets.items():
+        rd = out / "runs" / name
+        if progress:
+            print(f"[reproduce] training {name}: {len(roles)} run(s) ({', '.join(roles)})", file=sys.stderr)
+        train_run(grid, str(rd), progress=_progress_bar(grid.base.epochs) if progress else None)
+        if progress:
+            print(f"[reproduce] analysing {name}", file=sys.stderr)
+        analyses[name] = write_analysis(rd)
+    rows = claims(analyses["main"], sets["main"][1], analyses["nanda"])
+    seconds = time.perf_counter() - t0
+    doc = fid.table(rows) | {"preset": preset_name, "seconds": round(seconds, 1),
+                             "runs": {n: roles for n, (_, roles) in sets.items()}}
+    write_json(out / "fidelity.json", doc)
+    build_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
+                 extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds))])
+    return doc
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reproduce", help="train, analyse and judge the study's run set; writes a fidelity table")
+    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                   help="quick (minutes on a CPU), paper (the study's settings, for a GPU), smoke (seconds)")
+    p.add_argument("--out", required=True, help="output directory; re-running resumes it")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out: {args.out} exists and is not a directory")
+    doc = reproduce(args.preset, args.out, progress=not args.quiet)
+    width = max(len(c["id"]) for c in doc["claims"])
+    print(f"{args.out}: preset {args.preset}, {doc['seconds']:.0f} s")
+    for c in doc["claims"]:
+        print(f"  {c['id']:<{width}}  {c['verdict']:<28} {c['measured']}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0
