@@ -1,0 +1,53 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from miiii import fidelity
+from miiii.config import Config
+from miiii.reproduce import run_set
+
+CLAIMS = {"grok_order", "others_late", "pos_corr_nanda", "pos_corr_miiii", "key_freqs", "omega_spike",
+          "lambda_zero", "dropout_zero", "masked_first"}
+
+
+def test_run_set_shares_shapes_in_one_multi_run():
+    sets = run_set("quick")
+    grid, roles = sets["main"]
+    runs = grid.runs
+    assert len(runs) == len(roles)
+    assert {r.task for r in runs} == {"miiii", "basis", "masked"}
+    by = dict(zip(roles, runs))
+    assert by["miiii lambda=0"].lambda_ == 0 and by["miiii dropout=0"].dropout == 0
+    assert {r.seed for role, r in by.items() if role.startswith("miiii seed")} == {0, 1, 2}
+    assert by["masked"].loss_mask == (2, 3, 5, 7)
+    assert sets["nanda"][0].runs[0].task == "nanda"
+    # everything that sets a shape is common to the multi-run
+    shape = lambda c: (c.p, c.d_model, c.n_heads, c.depth, c.epochs, c.train_frac, c.filter)  # noqa: E731
+    assert len({shape(r) for r in runs}) == 1
+
+
+@pytest.mark.slow
+def test_reproduce_smoke_end_to_end(tmp_path):
+    out = tmp_path / "rep"
+    r = subprocess.run([sys.executable, "-m", "miiii.cli", "reproduce", "--preset", "smoke", "--out", str(out),
+                        "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "fidelity.json").read_text())
+    assert {c["id"] for c in doc["claims"]} == CLAIMS
+    verdicts = {fidelity.REPRODUCED, fidelity.DIFFERS, fidelity.UNTESTABLE}
+    for c in doc["claims"]:
+        assert set(c) == {"id", "study", "measured", "verdict"} and c["verdict"] in verdicts
+    # p = 11 has no prime above 7 to mask around: the rule must say so, not guess
+    assert next(c for c in doc["claims"] if c["id"] == "masked_first")["verdict"] == fidelity.UNTESTABLE
+    page = (out / "report.html").read_text()
+    assert "Fidelity to the study" in page and "pos_corr_miiii" in page
+    for name in ("main", "nanda"):
+        assert json.loads((out / "runs" / name / "summary.json").read_text())["complete"]
+    # a second invocation resumes: nothing retrained, same verdicts
+    r2 = subprocess.run([sys.executable, "-m", "miiii.cli", "reproduce", "--preset", "smoke", "--out", str(out),
+                         "--quiet"], capture_output=True, text=True)
+    assert r2.returncode == 0, r2.stderr
+    assert [c["verdict"] for c in json.loads((out / "fidelity.json").read_text())["claims"]] == \
+        [c["verdict"] for c in doc["claims"]]
