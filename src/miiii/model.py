@@ -157,34 +157,20 @@ def subtask_logits(logits: Float[Array, "*batch n_out"], task: Task) -> Float[Ar
     return jnp.where(valid, logits[..., idx], -1e9)
 
 
-def _segments(task: Task) -> tuple[np.ndarray, np.ndarray]:
-    """Which sub-task each logit belongs to (one-hot, ``n_out x subtask``) and its class."""
-    seg = np.zeros((task.n_out, len(task.n_classes)), np.float32)
-    cls = np.zeros(task.n_out, np.float32)
-    for s, (off, n) in enumerate(zip(task.offsets, task.n_classes)):
-        seg[off:off + n, s] = 1.0
-        cls[off:off + n] = np.arange(n)
-    return seg, cls
-
-
 def per_subtask_loss_acc(
     logits: Float[Array, "batch n_out"], y: Int[Array, "batch subtask"], task: Task
 ) -> tuple[Float[Array, "batch subtask"], Float[Array, "batch subtask"]]:
     """Cross-entropy divided by ln(classes) (a uniform guess costs 1), and correctness.
 
-    The loss works on the unpadded logits: a sub-task's log-sum-exp is a matmul with the
-    one-hot segment matrix, and its target logit a masked matmul. The padded layout of
-    ``subtask_logits`` (twice the elements at p = 113, and a scatter in the gradient) made
-    the loss cost more than the model at the study's size. Accuracy, never differentiated,
-    keeps the padded argmax (ties go to the first class).
+    The loss takes each sub-task's own slice (``split``, whose gradient is a concatenation):
+    the padded layout of ``subtask_logits`` doubles the elements at p = 113 and its gradient
+    is a scatter, which made the loss cost more than the model at the study's size.
+    Accuracy, never differentiated, keeps the padded argmax (ties go to the first class).
     """
     logits = logits.astype(jnp.float32)
-    seg, cls = _segments(task)
-    m = jax.lax.stop_gradient(jnp.stack(  # a per-sub-task max, only to keep exp in range
-        [logits[..., off:off + n].max(-1) for off, n in zip(task.offsets, task.n_classes)], axis=-1))
-    lse = jnp.log(jnp.exp(logits - m @ seg.T) @ seg) + m
-    is_target = cls == y.astype(jnp.float32) @ seg.T
-    nll = lse - jnp.where(is_target, logits, 0.0) @ seg
+    pieces = jnp.split(logits, np.asarray(task.offsets[1:]), axis=-1)
+    nll = jnp.stack([-(jax.nn.log_softmax(z, axis=-1) * jax.nn.one_hot(y[..., s], z.shape[-1])).sum(-1)
+                     for s, z in enumerate(pieces)], axis=-1)
     loss = nll / jnp.log(jnp.asarray(task.n_classes, jnp.float32))
     acc = (jnp.argmax(subtask_logits(logits, task), axis=-1) == y).astype(jnp.float32)
     return loss, acc
