@@ -297,18 +297,29 @@ def root(trial: Any) -> int:
     return int(trial.system_attrs.get("failed_trial", trial.number))
 
 
-def _ask(study: Any, space: Space, k: int, n_trials: int) -> tuple[list[Any], list[Any], dict[int, int]]:
-    """Ask for k trials sharing shapes: (in quota, surplus) optuna Trials and each one's root."""
+def _ask(study: Any, space: Space, k: int, n_trials: int,
+         pending: dict[int, Any]) -> tuple[list[Any], list[Any], dict[int, int]]:
+    """Ask for k trials sharing shapes: (in quota, surplus) optuna Trials and each one's root.
+
+    Each trial goes into ``pending`` and gets its first heartbeat as soon as it exists: a
+    running trial that never beat would never be seen as stale, and would block the study.
+    """
+    from optuna.storages._heartbeat import is_heartbeat_enabled
     from optuna.trial import TrialState
 
     dists = space.distributions()
-    asked = []
+    beat = is_heartbeat_enabled(study._storage)
+    asked: list[Any] = []
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Heartbeat of storage.*")
         for i in range(k):
             if i and space.shape_keys:
                 study.enqueue_trial({s: asked[0].params[s] for s in space.shape_keys})
-            asked.append(study.ask(dists))
+            t = study.ask(dists)
+            pending[t.number] = t
+            if beat:
+                study._storage.record_heartbeat(t._trial_id)
+            asked.append(t)
     frozen = {t.number: t for t in study.get_trials(deepcopy=False)}
     live = [n for n, t in frozen.items()
             if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)]
@@ -342,12 +353,13 @@ def run_worker(study: Any, space: Space, n_trials: int, workers: int, out: str |
         if k == 0:  # the rest is running elsewhere: wait for it to finish or go stale
             time.sleep(poll)
             continue
-        batch, surplus, roots = _ask(study, space, k, n_trials)
-        for t in surplus:
-            t.set_user_attr("surplus", True)
-            study.tell(t, state=TrialState.PRUNED)
-        pending = {t.number: t for t in batch}
+        pending: dict[int, Any] = {}  # asked here, not told yet
         try:
+            batch, surplus, roots = _ask(study, space, k, n_trials, pending)
+            for t in surplus:
+                t.set_user_attr("surplus", True)
+                study.tell(t, state=TrialState.PRUNED)
+                pending.pop(t.number)
             with _Heartbeat(storage, [t._trial_id for t in batch]):
                 groups: dict[tuple, list[tuple[Any, Config]]] = {}
                 for t in batch:
