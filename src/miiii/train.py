@@ -164,16 +164,23 @@ def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper) -> tuple
     return State(params, opt_state, key), norms
 
 
-def evaluate(s: Setup, params: model.Params, d: Data) -> tuple[Float[Array, "4 subtask"], Int[Array, " freq"]]:
-    """Eval-mode metrics on both splits and omega counts, for one run."""
+def _split_metrics(loss: Array, acc: Array, is_train: Array) -> Float[Array, "4 subtask"]:
+    tr = is_train[:, None]
+    n_tr, n_va = tr.sum(), (1 - tr).sum()
+    return jnp.stack([(loss * tr).sum(0) / n_tr, (acc * tr).sum(0) / n_tr,
+                      (loss * (1 - tr)).sum(0) / n_va, (acc * (1 - tr)).sum(0) / n_va])
+
+
+def evaluate(s: Setup, params: model.Params, d: Data, record_omega: bool = True
+             ) -> tuple[Float[Array, "4 subtask"], Int[Array, " freq"]]:
+    """Eval-mode metrics on both splits and omega counts (zeros if not recorded), for one run."""
     cfg = s.cfg
     x_all = jnp.asarray(tasks.inputs(cfg.p))
-    logits, cache = jax.vmap(lambda x: model.forward(params, x, with_cache=True))(x_all)
+    logits, cache = jax.vmap(lambda x: model.forward(params, x, with_cache=record_omega))(x_all)
     loss, acc = model.per_subtask_loss_acc(logits, d.y_all, s.task)
-    tr = d.is_train[:, None]
-    n_tr, n_va = tr.sum(), (1 - tr).sum()
-    metrics = jnp.stack([(loss * tr).sum(0) / n_tr, (acc * tr).sum(0) / n_tr,
-                         (loss * (1 - tr)).sum(0) / n_va, (acc * (1 - tr)).sum(0) / n_va])
+    metrics = _split_metrics(loss, acc, d.is_train)
+    if not record_omega:
+        return metrics, jnp.zeros(cfg.p // 2 + 1, jnp.int32)
     post = cache[f"blocks.{cfg.depth - 1}.mlp.hook_post"][:, 0, :]  # (p^2, d_mlp) at "="
     grids = post.T.reshape(-1, cfg.p, cfg.p)
     return metrics, omega.active_counts(grids, cfg.omega_k)
@@ -191,7 +198,7 @@ class Trainer:
         slot[s.epochs] = np.arange(len(s.epochs), dtype=np.int32)
         self.slot_of = jnp.asarray(slot)
         step = jax.vmap(partial(_step, s, use_dropout))
-        ev = jax.vmap(partial(self._eval_one))
+        ev = jax.vmap(self._eval_one)
 
         def run_chunk(state: State, logs: Logs, start: Array, stop: Array) -> tuple[State, Logs]:
             def body(i: Array, carry: tuple[State, Logs]) -> tuple[State, Logs]:
@@ -211,19 +218,8 @@ class Trainer:
         self._chunk = jax.jit(run_chunk, donate_argnums=(0, 1))
         self._eval = jax.jit(ev)
 
-    def _eval_one(self, params: model.Params, d: Data):
-        m, w = evaluate(self.s, params, d) if self.record_omega else (
-            self._metrics_only(params, d), jnp.zeros(self.s.cfg.p // 2 + 1, jnp.int32))
-        return m, w
-
-    def _metrics_only(self, params: model.Params, d: Data) -> Array:
-        x_all = jnp.asarray(tasks.inputs(self.s.cfg.p))
-        logits, _ = jax.vmap(lambda x: model.forward(params, x))(x_all)
-        loss, acc = model.per_subtask_loss_acc(logits, d.y_all, self.s.task)
-        tr = d.is_train[:, None]
-        n_tr, n_va = tr.sum(), (1 - tr).sum()
-        return jnp.stack([(loss * tr).sum(0) / n_tr, (acc * tr).sum(0) / n_tr,
-                          (loss * (1 - tr)).sum(0) / n_va, (acc * (1 - tr)).sum(0) / n_va])
+    def _eval_one(self, params: model.Params, d: Data) -> tuple[Array, Array]:
+        return evaluate(self.s, params, d, self.record_omega)
 
     def empty_logs(self) -> Logs:
         s = self.s
