@@ -41,3 +41,21 @@ def test_neuron_grids_follow_the_sample_order():
     post = np.stack([x[:, 0], 10 * x[:, 1]], 1).astype(float)  # neuron 0 = x0, neuron 1 = 10 x1
     g = neurons.neuron_grids(post, p)
     assert g[0, 3, 1] == 3 and g[1, 3, 1] == 10
+
+
+def test_dominant_freqs_need_several_neurons():
+    top = np.array([3, 3, 5, 0, 7, 7, 7])
+    frac = np.array([0.9, 0.6, 0.95, 0.0, 0.4, 0.8, 0.7])
+    assert neurons.dominant_freqs(top, frac) == [3, 7]  # 5 has one neuron; one 7 is below 0.5
+
+
+def test_untrained_neurons_spread_their_variance():
+    import jax
+    from miiii.analysis.activations import run_with_cache
+    from miiii.config import Config
+    from miiii.model import init
+    cfg = Config.make(p=37, d_model=64, n_heads=4)
+    _, cache = run_with_cache(init(jax.random.PRNGKey(0), tasks.task_of(cfg), 64, 4, 1), 37)
+    g = neurons.neuron_grids(cache["blocks.0.mlp.hook_post"][:, 0, :], 37)
+    top, frac = neurons.top_freqs(neurons.freq_fractions(g))
+    assert neurons.dominant_freqs(top, frac) == [] and frac.max() < 0.5

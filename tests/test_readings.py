@@ -14,7 +14,8 @@ N = {
     "fourier": {"key_freqs": [1, 4], "freq_norms": [0, 1, 0, 0, 1, 0]},
     "neurons": {"n_neurons": 128, "dead": 3, "clustered": 100, "clusters": {"4": 60, "1": 40},
                 "mean_frac_explained": 0.81, "cluster_min_frac": 0.5},
-    "omega": {"k": 2.0, "epochs": [0, 1, 2, 4], "count": [5, 5, 4, 2], "count_above_init": [0, 1, 3, 2],
+    "omega": {"k": 2.0, "epochs": [0, 1, 2, 4], "count": [5, 5, 4, 2],
+              "dominant_epochs": [0, 1, 2, 4], "count_dominant": [0, 1, 3, 2],
               "reference_count": 5.0},
     "attention": {"reads": ["x0", "x1", "both"]},
     "grad_norms": {"W_E": {"final": 0.01, "max": 2.5, "max_epoch": 16}, "W_U": {"final": 0.2, "max": 1.0, "max_epoch": 2}},
@@ -29,7 +30,7 @@ def test_key_numbers():
     assert kn["key frequencies of W_E"] == "2 (1, 4)"
     assert kn["SVD components for 50 % / 90 %"] == "2 / 3"
     assert kn["|omega| final (peak, epoch) [mean + 2 std]"] == "2 (5 at 0)"
-    assert kn["frequencies above init final (peak, epoch)"] == "2 (3 at 2)"
+    assert kn["frequencies dominating neurons final (peak, epoch)"] == "2 (3 at 2)"
 
 
 def test_readings_choose_words_from_numbers():

@@ -43,7 +43,9 @@ def test_analysis_json_has_every_key_per_run(analysed):
         for key in ("pos_emb_corr", "svd", "fourier", "neurons", "omega", "grok_epoch", "attention", "grad_norms"):
             assert key in n, key
         assert {"norms", "key_freqs"} <= set(n["fourier"]) and len(n["fourier"]["norms"]) == 11
-        assert {"epochs", "count", "count_above_init"} <= set(n["omega"])
+        assert {"epochs", "count", "count_dominant", "dominant_epochs"} <= set(n["omega"])
+        assert n["omega"]["dominant_epochs"] == [0, 1, 2, 4, 8, 16, 32, 64]
+        assert n["omega"]["count_dominant"][0] == 0 and n["omega"]["dominant_min_frac"] >= 0.5  # untrained: none
         assert len(n["omega"]["epochs"]) == len(n["omega"]["count"]) > 10
         assert {"singular_values", "n50", "n90"} <= set(n["svd"])
         assert len(n["neurons"]["top_freq"]) == 4 * 32

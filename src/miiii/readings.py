@@ -54,7 +54,7 @@ def key_numbers(n: Numbers) -> list[tuple[str, str]]:
     """(label, value) rows: the numbers a reader compares across runs."""
     o = n["omega"]
     peak, at = _peak(o["epochs"], o["count"])
-    peak_a, at_a = _peak(o["epochs"], o["count_above_init"])
+    peak_a, at_a = _peak(o["dominant_epochs"], o["count_dominant"])
     nu = n["neurons"]
     return [
         ("mean final validation accuracy", f"{_mean(n['final_valid_acc'].values()):.3f}"),
@@ -67,8 +67,8 @@ def key_numbers(n: Numbers) -> list[tuple[str, str]]:
         (f"|omega| final (peak, epoch) [mean + {o['k']:g} std]",
          f"{o['count'][-1] if o['count'] else 0} ({peak} at {at})"),
         ("|omega| of untrained models", f"{o['reference_count']:.1f}"),
-        ("frequencies above init final (peak, epoch)",
-         f"{o['count_above_init'][-1] if o['count_above_init'] else 0} ({peak_a} at {at_a})"),
+        ("frequencies dominating neurons final (peak, epoch)",
+         f"{o['count_dominant'][-1] if o['count_dominant'] else 0} ({peak_a} at {at_a})"),
     ]
 
 
@@ -126,10 +126,11 @@ def read_omega(n: Numbers) -> str:
     if not o["count"]:
         return "No omega was recorded."
     peak, at = _peak(o["epochs"], o["count"])
-    peak_a, at_a = _peak(o["epochs"], o["count_above_init"])
+    peak_a, at_a = _peak(o["dominant_epochs"], o["count_dominant"])
+    dom = o["count_dominant"] or [0]
     return (f"|omega| (mean + {o['k']:g} std rule) goes {o['count'][0]} -> {o['count'][-1]}, peak {peak} at epoch {at} "
-            f"(untrained models give {o['reference_count']:.1f}); frequencies above init go "
-            f"{o['count_above_init'][0]} -> {o['count_above_init'][-1]}, peak {peak_a} at epoch {at_a}.")
+            f"(untrained models give {o['reference_count']:.1f}); frequencies dominating neurons go "
+            f"{dom[0]} -> {dom[-1]}, peak {peak_a} at epoch {at_a}.")
 
 
 def read_attention(n: Numbers) -> str:

@@ -68,7 +68,7 @@ def to_fourier(w: Float[np.ndarray, "p ..."]) -> Float[np.ndarray, "p ..."]:
 def fourier_2d(grids: Float[np.ndarray, "n p p"]) -> Float[np.ndarray, "n p p"]:
     """B A B^T for each grid: coefficient [a, b] of basis row a over x0 and row b over x1."""
     b = fourier_basis(grids.shape[-1])
-    return np.einsum("ai,nij,bj->nab", b, np.asarray(grids, np.float64), b)
+    return b @ np.asarray(grids, np.float64) @ b.T
 
 
 def freq_energy(coeffs: Float[np.ndarray, "p d"]) -> Float[np.ndarray, " freq"]:

@@ -61,25 +61,8 @@ def omega_size(counts: Int[Array, "... freq"]) -> Int[Array, "..."]:
     return (counts > 0).sum(-1)
 
 
-# ---- a noise-robust variant (analysis only; the recorded count above stays the spec's) ----
-# Rule 3 flags components of any spectrum, even pure noise: an untrained model's neurons
-# have random spectra whose largest entries always exceed mean + 2 std, so |omega| of an
-# untrained model is already large. The variant asks instead whether a frequency is active
-# in MORE neurons than it is in untrained models of the same shape:
-#
-#   frequency f is active-above-init when counts[f] > mu_f + z * max(sd_f, sqrt(mu_f), 1)
-#
-# where mu_f and sd_f are the mean and standard deviation of counts[f] over ``n_ref``
-# randomly initialised models (the sqrt and 1 floors keep a few reference draws from
-# giving a zero spread); z = 3 by default.
 
-
-def above_reference(counts: Int[np.ndarray, "... freq"], reference: Int[np.ndarray, "ref freq"],
-                    z: float = 3.0) -> np.ndarray:
-    """Boolean (..., freq): frequencies active in clearly more neurons than at random init."""
-    ref = np.asarray(reference, np.float64)
-    mu, sd = ref.mean(0), ref.std(0)
-    bound = mu + z * np.maximum(np.maximum(sd, np.sqrt(mu)), 1.0)
-    out = np.asarray(counts) > bound
-    out[..., 0] = False
-    return out
+# Rule 3 flags components of any spectrum, even pure noise: a random neuron's spectrum always
+# has entries beyond mean + 2 std, so an untrained model's |omega| is already large (for small
+# p, every frequency). The analysis therefore also reports a noise-robust count, the number of
+# frequencies that DOMINATE neurons (``neurons.dominant_freqs``), next to this one.

@@ -22,7 +22,7 @@ from ..store import RunDir, atomic_write, write_json
 from . import attention, curves, embeddings, fourier, gradients, neurons, omega, svd
 from .activations import last_block, run_with_cache
 
-N_REF = 4  # untrained models behind the omega variant's reference counts
+N_REF = 4  # untrained models behind omega.reference_count
 
 
 @dataclass
@@ -59,16 +59,35 @@ def _grad_norms(table: pd.DataFrame, run: int) -> tuple[np.ndarray, np.ndarray, 
     return tab.columns.to_numpy(), tab.to_numpy(np.float64), order
 
 
-def _reference_counts(cfg: Config, n_ref: int = N_REF) -> np.ndarray:
-    """omega counts (spec rule) of ``n_ref`` untrained models shaped like ``cfg``'s."""
+def _reference(cfg: Config, n_ref: int = N_REF) -> tuple[np.ndarray, float]:
+    """omega counts (spec rule) of ``n_ref`` untrained models shaped like ``cfg``'s, and the
+    largest fraction of variance any of their neurons' top frequency explains."""
     task = tasks.task_of(cfg)
-    out = []
+    counts, top_frac = [], 0.0
     for j in range(n_ref):
         params = model.init(jax.random.PRNGKey(10_000 + 97 * cfg.seed + j), task, cfg.d_model, cfg.n_heads, cfg.depth)
-        _, cache = run_with_cache(params, cfg.p)
-        grids = neurons.neuron_grids(cache[f"blocks.{cfg.depth - 1}.mlp.hook_post"][:, 0, :], cfg.p)
-        out.append(np.asarray(omega.active_counts(grids, cfg.omega_k)))
-    return np.stack(out)
+        grids = _grids(params, cfg.p)
+        counts.append(np.asarray(omega.active_counts(grids, cfg.omega_k)))
+        top_frac = max(top_frac, float(neurons.freq_fractions(grids).max()))
+    return np.stack(counts), top_frac
+
+
+def _grids(params: dict[str, np.ndarray], p: int) -> np.ndarray:
+    _, cache = run_with_cache(params, p)
+    return neurons.neuron_grids(cache[last_block(params) + "mlp.hook_post"][:, 0, :], p)
+
+
+def _dominant_over_time(rd: RunDir, upto: int, runs: list[int], p: int,
+                        min_frac: dict[int, float]) -> tuple[list[int], dict[int, list[list[int]]]]:
+    """Per checkpoint epoch <= upto and per run: the frequencies that dominate neurons."""
+    epochs = [e for e in rd.param_epochs() if e <= upto]
+    out: dict[int, list[list[int]]] = {i: [] for i in runs}
+    for e in epochs:
+        stacked, _ = rd.load_params(e)
+        for i in runs:
+            top, frac = neurons.top_freqs(neurons.freq_fractions(_grids({k: v[i] for k, v in stacked.items()}, p)))
+            out[i].append(neurons.dominant_freqs(top, frac, min_frac[i]))
+    return epochs, out
 
 
 def analyze_params(params: dict[str, np.ndarray], cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -100,7 +119,10 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
     stacked, ep = rd.load_params(epoch)
     subtasks = [int(q) for q in summary["subtasks"]]
     metrics, gtab, wtab = rd.read_table("metrics"), rd.read_table("grad_norms"), rd.read_table("omega")
-    selected = range(len(grid.runs)) if run is None else [run]
+    selected = list(range(len(grid.runs))) if run is None else [run]
+    refs = {i: _reference(grid.runs[i]) for i in selected}
+    min_frac = {i: max(0.5, refs[i][1]) for i in selected}
+    dom_epochs, dominant = _dominant_over_time(rd, ep, selected, grid.base.p, min_frac)
     results = []
     for i in selected:
         cfg = grid.runs[i]
@@ -109,8 +131,7 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
         cv = _curves(metrics, i, subtasks)
         groks = curves.grok_epochs(cv["epochs"], cv["valid_accuracy"])
         w_epochs, counts = _omega_counts(wtab, i, cfg.p)
-        ref = _reference_counts(cfg)
-        above = omega.above_reference(counts, ref)
+        ref = refs[i][0]
         g_epochs, g_norms, g_names = _grad_norms(gtab, i)
         at = cv["epochs"] <= ep
         nums = {
@@ -130,15 +151,18 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
                 "count": (counts[:, 1:] > 0).sum(1).tolist(),
                 "freqs_at_epoch": [int(f) for f in np.flatnonzero(arrays["current_omega"][1:]) + 1],
                 "count_at_epoch": int((arrays["current_omega"][1:] > 0).sum()),
-                "variant_rule": f"above init: active in more neurons than in {N_REF} untrained models "
-                                "(counts > mean + 3 max(std, sqrt(mean), 1))",
-                "count_above_init": above.sum(1).tolist(),
-                "freqs_above_init_final": [int(f) for f in np.flatnonzero(above[-1])] if len(above) else [],
                 "reference_count": float((ref[:, 1:] > 0).sum(1).mean()),
+                "variant_rule": "dominant: frequencies that are the top frequency (explaining >= dominant_min_frac "
+                                "of the variance, at least 0.5 and at least the most any neuron of "
+                                f"{N_REF} untrained models reaches) of at least max(2, 1 % of) the neurons, at every checkpoint",
+                "dominant_min_frac": min_frac[i],
+                "dominant_epochs": dom_epochs,
+                "count_dominant": [len(f) for f in dominant[i]],
+                "freqs_dominant": dominant[i][-1] if dominant[i] else [],
             },
             "grad_norms": gradients.grad_norm_summary(g_epochs, g_norms, g_names),
         }
-        arrays |= {"curves": cv, "omega_epochs": w_epochs, "omega_counts": counts, "omega_above": above,
+        arrays |= {"curves": cv, "omega_epochs": w_epochs, "omega_counts": counts,
                    "grad_epochs": g_epochs, "grad_norms": g_norms, "grad_names": g_names}
         results.append(RunAnalysis(nums, arrays))
     head = {"run_dir": str(rd.path), "epoch": ep, "task": grid.base.task, "p": grid.base.p,

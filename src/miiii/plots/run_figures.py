@@ -169,7 +169,8 @@ def omega(n: dict, a: dict) -> Figure:
     o, e = n["omega"], a["omega_epochs"]
     fig, ax = figure(1, 2, height=3.0)
     ax[0, 0].plot(_t(e), o["count"], color=PALETTE[0], marker=".", label=f"|omega| (mean + {o['k']:g} std rule)")
-    ax[0, 0].plot(_t(e), o["count_above_init"], color=PALETTE[3], marker=".", label="frequencies above init")
+    ax[0, 0].plot(_t(np.asarray(o["dominant_epochs"])), o["count_dominant"], color=PALETTE[3], marker="o", ms=3,
+                  label="frequencies dominating neurons (checkpoints)")
     ax[0, 0].axhline(o["reference_count"], color=PALETTE[7], ls="--", lw=1, label="|omega| of untrained models")
     log_epoch_axis(ax[0, 0], e)
     ax[0, 0].set_ylabel("number of frequencies")
