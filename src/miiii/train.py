@@ -11,6 +11,10 @@ host: at each logged epoch a ``lax.cond`` evaluates the model on all p^2 samples
 metrics, gradient norms and omega into device buffers; the host reads them between chunks.
 The loop counter is not batched, so under ``vmap`` the ``cond`` stays a real branch.
 
+With several local devices (GPUs, or ``--xla_force_host_platform_device_count`` on CPU)
+the run axis is sharded across them (``NamedSharding`` over a 1-D mesh ``"runs"``) when the
+number of runs divides evenly; ``jit`` then runs each device's runs where they live.
+
 Epoch e means "after e full-batch steps". Metrics at epoch e are of the parameters after
 step e; gradient norms at epoch e are those of the raw gradient step e used (none at 0).
 """
@@ -25,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Float, Int
 
 from . import model, tasks
@@ -126,7 +131,23 @@ def setup(grid: Grid) -> Setup:
                   f32([r.lambda_ for r in runs]), f32([r.alpha for r in runs]),
                   f32([r.dropout for r in runs]))
     shapes = model.param_shapes(cfg.p + 1, cfg.d_model, cfg.n_heads, cfg.depth, task.n_out)
+    data, hyper = _place(data, len(runs)), _place(hyper, len(runs))
     return Setup(grid, task, data, hyper, tuple(shapes), log_epochs(cfg))
+
+
+def run_sharding(n_runs: int, axis: int = 0) -> NamedSharding | None:
+    """Arrays with a run axis at ``axis``, split across the local devices; ``None`` (the
+    default device) with one device or when the runs do not divide evenly."""
+    devices = jax.local_devices()
+    if len(devices) == 1 or n_runs % len(devices):
+        return None
+    spec = PartitionSpec(*([None] * axis), "runs")
+    return NamedSharding(Mesh(np.array(devices), ("runs",)), spec)
+
+
+def _place(tree, n_runs: int, axis: int = 0):
+    sharding = run_sharding(n_runs, axis)
+    return tree if sharding is None else jax.device_put(tree, sharding)
 
 
 def _optimizer(cfg: Config, h: Hyper) -> optax.GradientTransformation:
@@ -142,7 +163,7 @@ def init_state(s: Setup) -> State:
         return State(params, _optimizer(cfg, h).init(params), train_key)
 
     seeds = jnp.asarray([r.seed for r in s.runs], jnp.uint32)
-    return jax.jit(jax.vmap(one))(seeds, s.hyper)
+    return _place(jax.jit(jax.vmap(one))(seeds, s.hyper), s.n_runs)
 
 
 def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task: tasks.Task) -> Array:
@@ -224,9 +245,9 @@ class Trainer:
     def empty_logs(self) -> Logs:
         s = self.s
         n, R = len(s.epochs), s.n_runs
-        return Logs(jnp.full((n, R, 4, len(s.task.subtasks)), jnp.nan, jnp.float32),
-                    jnp.full((n, R, len(s.matrices)), jnp.nan, jnp.float32),
-                    jnp.zeros((n, R, s.cfg.p // 2 + 1), jnp.int32))
+        return _place(Logs(jnp.full((n, R, 4, len(s.task.subtasks)), jnp.nan, jnp.float32),
+                           jnp.full((n, R, len(s.matrices)), jnp.nan, jnp.float32),
+                           jnp.zeros((n, R, s.cfg.p // 2 + 1), jnp.int32)), R, axis=1)
 
     def eval_now(self, state: State) -> tuple[np.ndarray, np.ndarray]:
         m, w = self._eval(state.params, self.s.data)
