@@ -133,7 +133,7 @@ def neurons(n: dict, a: dict) -> Figure:
     for j, i in enumerate(picks):
         ax[0, j].imshow(grids[j], cmap=CMAP, origin="lower", interpolation="nearest")
         ax[0, j].set_title(f"neuron {i}\nk={n['neurons']['top_freq'][i]}, {n['neurons']['frac_explained'][i]:.0%}")
-        ax[1, j].imshow(spec[j], cmap=CMAP, origin="lower", interpolation="nearest", norm=LogNorm(vmin=max(spec[j].max() * 1e-3, 1e-9), vmax=max(spec[j].max(), 1e-8)))
+        ax[1, j].imshow(spec[j], cmap=CMAP, origin="lower", interpolation="nearest", norm=LogNorm(vmin=max(spec[j].max() * 1e-2, 1e-9), vmax=max(spec[j].max(), 1e-8)))
         for r in (0, 1):
             ax[r, j].grid(False)
             ax[r, j].set_xticks([])
