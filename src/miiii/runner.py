@@ -140,7 +140,7 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
     loaded = rd.load_state(state) if existing else None
     if loaded is not None:
         state, meta = loaded
-        state = jax.tree.map(jax.numpy.asarray, state)
+        state = train._place(jax.tree.map(jax.numpy.asarray, state), s.n_runs)
         epoch, seconds = int(meta["epoch"]), float(meta["seconds"])
         rec = _Records.from_tables(s, rd, epoch)
     else:
