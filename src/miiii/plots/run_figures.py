@@ -30,7 +30,7 @@ def _title(n: dict) -> str:
 @styled
 def curves(n: dict, a: dict) -> Figure:
     cv, qs = a["curves"], n["subtasks"]
-    fig, ax = figure(1, 2, height=3.2)
+    fig, ax = figure(1, 2, height=3.2, width=7.2)
     colours = [__import__("matplotlib").colormaps[CMAP](v) for v in np.linspace(0, 0.9, len(qs))]
     for j, (key, label) in enumerate((("accuracy", "accuracy"), ("loss", "loss / ln q"))):
         for s, q in enumerate(qs):
@@ -42,7 +42,8 @@ def curves(n: dict, a: dict) -> Figure:
     ax[0, 1].set_yscale("log")
     ax[0, 0].set_title("accuracy (solid: validation, dotted: train)")
     ax[0, 1].set_title("loss (solid: validation, dotted: train)")
-    ax[0, 0].legend(ncols=2, loc="lower right")
+    handles, labels = ax[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", title="sub-task")  # never over the curves
     fig.suptitle(f"Training curves per sub-task — {_title(n)}")
     return fig
 
