@@ -113,7 +113,7 @@ def key_freqs(nanda: Sequence[int], miiii: Sequence[int], basis: Sequence[int]) 
     return Claim("key_freqs", study, measured, REPRODUCED if ok else DIFFERS)
 
 
-def omega_spike(epochs: Sequence[int], counts: Sequence[Sequence[int]]) -> Claim:
+def omega_spike(epochs: Sequence[int], counts: Sequence[Sequence[int]], label: str = "|ω|") -> Claim:
     """|omega| rises then falls: in a majority of seeds the peak is at an interior logged epoch,
     and both the first and the last value are at most 80 % of the peak."""
     study = "|ω| = 0, 0, 10, 18, 10 at epochs 256, 1024, 4096, 16384, 65536: rises, then falls"
@@ -125,7 +125,8 @@ def omega_spike(epochs: Sequence[int], counts: Sequence[Sequence[int]]) -> Claim
         rows.append(f"start {c[0]}, peak {c[k]} at epoch {epochs[k]}, end {c[-1]}")
         if 0 < k < len(c) - 1 and c[0] <= 0.8 * c[k] and c[-1] <= 0.8 * c[k]:
             ok += 1
-    return Claim("omega_spike", study, "; ".join(rows), REPRODUCED if ok * 2 > len(counts) else DIFFERS)
+    measured = f"{label}: " + "; ".join(rows)
+    return Claim("omega_spike", study, measured, REPRODUCED if ok * 2 > len(counts) else DIFFERS)
 
 
 def lambda_zero(with_filter: Grok, without: Grok) -> Claim:
