@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser("analyze", help="analyse a trained run: RUN/analysis/analysis.json and figures",
                        description="Every analysis of SPEC section 5 for each run of RUN (or run --run I): "
                                    "numbers in RUN/analysis/analysis.json, figures (SVG + PNG) in "
-                                   "RUN/analysis/figures/. Keys and rules: docs/analysis.md.")
+                                   "RUN/analysis/figures/. Keys and rules: README, \"Opening the model\".")
     a.add_argument("run_dir", metavar="RUN", help="a complete run directory (miiii train --out RUN)")
     a.add_argument("--epoch", type=int, help="analyse the checkpoint of this epoch (default: final); "
                                              "0, powers of two and the last epoch are kept")

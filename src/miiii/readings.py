@@ -1,6 +1,6 @@
 """Numbers -> words: the key numbers and a one-line reading of each figure of a run.
 
-Pure functions of one entry of analysis.json's "runs" (see docs/analysis.md), so the
+Pure functions of one entry of analysis.json's "runs" (see the README, "Opening the model"), so the
 report's text is testable without drawing anything. Thresholds used to choose words:
 |r| >= 0.5 for "alike"/"opposite" positional embeddings; a head "reads" a digit when at
 least 3/4 of its attention goes there; a neuron belongs to a frequency cluster when that

@@ -89,7 +89,7 @@ def render_html(cols: list[dict[str, Any]], extra_sections: Sequence[tuple[str, 
         f"<style>{CSS}</style></head><body>",
         "<h1>miiii report</h1>",
         f"<p class=meta>{len(cols)} run(s); generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}. "
-        "Rules behind the numbers: docs/analysis.md.</p>",
+        "Rules behind the numbers: README, section \"Opening the model\".</p>",
         "<h2>Key numbers</h2>", _table(header, num_rows, mark_differences=True),
         "<h2>Configuration</h2><p class=meta>Rows where the runs differ are highlighted.</p>",
         _table(header, cfg_rows, mark_differences=True),
