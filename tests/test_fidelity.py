@@ -58,7 +58,9 @@ def test_masked_first():
     assert f.masked_first(QS, g).verdict == f.REPRODUCED
     g2 = [None, None, None, None, 10, 12, 15, 60, 40, 45, 50]
     assert f.masked_first(QS, g2).verdict == f.DIFFERS
-    assert f.masked_first(QS[:6], g[:6]).verdict == f.UNTESTABLE
+    assert f.masked_first(QS[:6], g[:6]).verdict == f.UNTESTABLE  # no q = 17, 19
+    assert f.masked_first(QS[:8], g[:8]).verdict == f.REPRODUCED  # p = 23: nothing above 19
+    assert f.masked_first(QS[:8], g[:7] + [None]).verdict == f.DIFFERS
 
 
 def test_table_shape():
