@@ -24,6 +24,15 @@ def test_pos_corr():
     assert f.pos_corr("miiii", -0.64, [-0.5, -0.7]).verdict == f.REPRODUCED
     assert f.pos_corr("miiii", -0.64, [0.3]).verdict == f.DIFFERS
     assert f.pos_corr("nanda", 0.95, []).verdict == f.UNTESTABLE
+    # a mean pulled negative by one seed while most seeds are positive is not a reproduction
+    assert f.pos_corr("miiii", -0.64, [-2.0, 0.1, 0.2]).verdict == f.DIFFERS
+
+
+def test_attention_digits():
+    assert f.attention_digits([["x0", "x1", "x1", "both"]]).verdict == f.REPRODUCED
+    assert f.attention_digits([["both", "both", "x0", "both"]]).verdict == f.DIFFERS
+    assert f.attention_digits([["x0", "x0", "x0", "x0"]]).verdict == f.DIFFERS  # x1 never read
+    assert f.attention_digits([]).verdict == f.UNTESTABLE
 
 
 def test_key_freqs():

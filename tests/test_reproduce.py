@@ -9,7 +9,7 @@ from miiii.config import Config
 from miiii.reproduce import run_set
 
 CLAIMS = {"grok_order", "others_late", "pos_corr_nanda", "pos_corr_miiii", "key_freqs", "omega_spike",
-          "lambda_zero", "dropout_zero", "masked_first"}
+          "lambda_zero", "dropout_zero", "masked_first", "attention_digits"}
 
 
 def test_run_set_shares_shapes_in_one_multi_run():

@@ -93,12 +93,14 @@ def others_late(subtasks: Sequence[int], seeds: Sequence[Grok]) -> Claim:
 
 
 def pos_corr(task: str, study_value: float, values: Sequence[float]) -> Claim:
-    """Positional correlation: same sign as the study's and within 0.35 of it (mean over seeds)."""
+    """Positional correlation: the mean over seeds has the study's sign and lies within 0.35 of
+    it, and a majority of seeds have the study's sign."""
     study = f"{task}: Pearson correlation of the two input positions' embeddings = {study_value}"
     if not values:
         return Claim(f"pos_corr_{task}", study, "no run", UNTESTABLE)
     m = statistics.mean(values)
-    ok = (m > 0) == (study_value > 0) and abs(m - study_value) <= 0.35
+    same_sign = sum((v > 0) == (study_value > 0) for v in values)
+    ok = (m > 0) == (study_value > 0) and abs(m - study_value) <= 0.35 and same_sign * 2 > len(values)
     return Claim(f"pos_corr_{task}", study, _spread(values), REPRODUCED if ok else DIFFERS)
 
 
@@ -171,6 +173,22 @@ def masked_first(subtasks: Sequence[int], grok: Grok) -> Claim:
         return Claim("masked_first", study, measured, UNTESTABLE)
     ok = all(g is not None for g in g4) and all(g is None or g >= max(g4) for g in later)
     return Claim("masked_first", study, measured, REPRODUCED if ok else DIFFERS)
+
+
+def attention_digits(reads: Sequence[Sequence[str]]) -> Claim:
+    """miiii's heads attend to one digit each: in a majority of seeds, most heads put >= 75 %
+    of the = token's attention on x0 or on x1 (``reads`` per seed, per head: x0 | x1 | both),
+    and both digits are read by some head."""
+    study = "miiii: the attention heads attend to one digit each (x0 or x1)"
+    if not reads:
+        return Claim("attention_digits", study, "no run", UNTESTABLE)
+    ok, rows = 0, []
+    for heads in reads:
+        one = sum(h in ("x0", "x1") for h in heads)
+        rows.append(f"{one}/{len(heads)} heads on one digit ({', '.join(heads)})")
+        if one * 2 > len(heads) and {"x0", "x1"} <= set(heads):
+            ok += 1
+    return Claim("attention_digits", study, "; ".join(rows), REPRODUCED if ok * 2 > len(reads) else DIFFERS)
 
 
 def table(claims: Sequence[Claim]) -> dict[str, Any]:

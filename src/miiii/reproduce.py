@@ -57,6 +57,7 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> lis
     out = [fid.grok_order(qs, seed_grok), fid.others_late(qs, seed_grok),
            fid.pos_corr("nanda", 0.95, [nanda["runs"][0]["pos_emb_corr"]]),
            fid.pos_corr("miiii", -0.64, [r["pos_emb_corr"] for r in seeds])]
+    out.append(fid.attention_digits([r["attention"]["reads"] for r in seeds]))
     basis = [by_role["basis"]["fourier"]["n_key"]] if "basis" in by_role else []
     out.append(fid.key_freqs([nanda["runs"][0]["fourier"]["n_key"]], [r["fourier"]["n_key"] for r in seeds], basis))
     # The spec's |omega| flags noise (an untrained model already has every frequency at small p),
@@ -102,19 +103,23 @@ def reproduce(preset_name: str, out: str | Path, progress: bool = True) -> dict[
     sets = run_set(preset_name)
     for name, (grid, _) in sets.items():  # refuse a foreign directory before training anything
         RunDir(out / "runs" / name).check_compatible(grid)
-    t0 = time.perf_counter()
+    train_s, analyse_s = 0.0, 0.0
     analyses = {}
     for name, (grid, roles) in sets.items():
         rd = out / "runs" / name
         if progress:
             print(f"[reproduce] training {name}: {len(roles)} run(s) ({', '.join(roles)})", file=sys.stderr)
-        train_run(grid, str(rd), progress=_progress_bar(grid.base.epochs) if progress else None)
+        summary = train_run(grid, str(rd), progress=_progress_bar(grid.base.epochs) if progress else None)
+        train_s += summary["runs"][0]["seconds"]  # wall time of the multi-run, across resumes
         if progress:
             print(f"[reproduce] analysing {name}", file=sys.stderr)
+        t0 = time.perf_counter()
         analyses[name] = write_analysis(rd)
+        analyse_s += time.perf_counter() - t0
     rows = claims(analyses["main"], sets["main"][1], analyses["nanda"])
-    seconds = time.perf_counter() - t0
+    seconds = train_s + analyse_s
     doc = fid.table(rows) | {"preset": preset_name, "seconds": round(seconds, 1),
+                             "train_seconds": round(train_s, 1), "analysis_seconds": round(analyse_s, 1),
                              "runs": {n: roles for n, (_, roles) in sets.items()}}
     write_json(out / "fidelity.json", doc)
     build_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
