@@ -6,7 +6,7 @@ The public Python API, re-exported explicitly (analysis and reports live in
     import miiii
     grid = miiii.parse_overrides(miiii.preset("quick"), ["seed=0,1,2"])
     summary = miiii.train_run(grid, "runs/quick")          # a run directory
-    state, logs, setup = miiii.train(grid)                 # or in memory
+    state, logs, setup = miiii.train.train(grid)           # or in memory (module train)
 """
 
 from .config import PRESETS, VARYING, Config, ConfigError, Grid, parse_overrides, preset
@@ -14,9 +14,8 @@ from .model import forward, init
 from .runner import train_run
 from .store import RunDir
 from .tasks import Task, task_of
-from .train import train
 
 __all__ = [
     "PRESETS", "VARYING", "Config", "ConfigError", "Grid", "parse_overrides", "preset",
-    "forward", "init", "train_run", "RunDir", "Task", "task_of", "train",
+    "forward", "init", "train_run", "RunDir", "Task", "task_of",
 ]
