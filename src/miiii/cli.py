@@ -152,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("miiii: interrupted; re-run the same command to resume", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # An interrupt can land while XLA's threads still run a computation; a normal
+        # interpreter shutdown then races them (seen: SIGSEGV at exit). Every file is already
+        # written atomically and the sweep has re-queued its trials, so leave at once.
+        os._exit(130)
 
 
 if __name__ == "__main__":
