@@ -5,7 +5,6 @@ import sys
 import pytest
 
 from miiii import fidelity
-from miiii.config import Config
 from miiii.reproduce import run_set
 
 CLAIMS = {"grok_order", "others_late", "pos_corr_nanda", "pos_corr_miiii", "key_freqs", "omega_spike",

@@ -19,7 +19,7 @@ import pandas as pd
 from . import train
 from .analysis.curves import grok_epochs
 from .config import Grid
-from .store import RunDir
+from .store import RunDir, write_json
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -168,10 +168,8 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
             last = rec.metrics[-1]
             progress(epoch, E, {"train_acc": float(np.nanmean(last[:, 1])),
                                 "valid_acc": float(np.nanmean(last[:, 3]))})
-    seconds = time.perf_counter() - t0
-    rd.write_tables(rec.tables())
+    seconds = time.perf_counter() - t0  # tables and state were written at epoch E in the loop
     rd.save_final(E, state.params)
     summary = summary_of(s, rec, seconds)
-    from .store import write_json
     write_json(rd.summary_path, summary)
     return summary
