@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import train
-from .analysis.curves import grok_epochs
+from .measures.grok import grok_epochs
 from .config import Grid
 from .store import RunDir, write_json
 

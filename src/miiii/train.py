@@ -33,7 +33,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Float, Int
 
 from . import model, tasks
-from .analysis import omega
+from .measures import omega
 from .config import Config, Grid
 from .optim import make_optimizer
 

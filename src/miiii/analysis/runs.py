@@ -19,7 +19,8 @@ import pandas as pd
 from .. import model, tasks
 from ..config import Config, ConfigError
 from ..store import RunDir, atomic_write, write_json
-from . import attention, curves, embeddings, fourier, gradients, neurons, omega, svd
+from ..measures import grok as curves, omega
+from . import attention, embeddings, fourier, gradients, neurons, svd
 from .activations import last_block, run_with_cache
 
 N_REF = 4  # untrained models behind omega.reference_count

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from miiii.analysis import omega
+from miiii.measures import omega
 
 
 def test_spec_rule_on_hand_made_neurons():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from miiii.analysis.curves import grok_epoch, grok_epochs
+from miiii.measures.grok import grok_epoch, grok_epochs
 
 
 def test_grok_epoch_on_synthetic_curves():
