@@ -26,8 +26,7 @@ from pathlib import Path
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 from miiii.config import preset  # noqa: E402
-from miiii.sweep import open_storage, open_study, parse_space  # noqa: E402
-from miiii.sweep_worker import run_worker  # noqa: E402
+from miiii.sweep import open_storage, open_study, parse_space, run_worker  # noqa: E402
 
 DEFAULT = ["p=11", "d_model=32", "n_heads=2", "epochs=256"]
 

@@ -200,6 +200,8 @@ def _parse_number(text: str) -> float:
     return out
 
 
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # Seconds on a CPU: for tests and for trying the pipeline.
     "smoke": dict(p=11, d_model=32, n_heads=2, dropout=0.1, lr=3e-3, weight_decay=1.0,
@@ -286,42 +288,52 @@ class Grid:
         return cls(base, {k: tuple(v) for k, v in axes.items()})
 
 
-def parse_overrides(base: Config, items: list[str]) -> Grid:
-    """Parse ``key=value`` words; ``key=a,b`` (varying keys only) makes a grid axis.
+def parse_items(items: list[str]) -> dict[str, list[Any]]:
+    """The one ``key=value`` parser (training grids and sweep spaces): key -> its values.
 
-    ``mask`` is a set of primes, so a list of masks is written with ``;``:
-    ``mask=2,3`` is one mask, ``mask=2,3;5;none`` three runs.
+    ``key=a,b`` lists values; ``mask`` is a set of primes, so a list of masks is written
+    with ``;`` (``mask=2,3`` is one mask, ``mask=2,3;5;none`` three) and ``none`` or nothing
+    is the empty mask. Unknown keys are rejected; a later word for a key replaces an earlier one.
     """
-    single: dict[str, Any] = {}
-    axes: dict[str, tuple[Any, ...]] = {}
+    out: dict[str, list[Any]] = {}
     for item in items:
         if "=" not in item:
-            raise ConfigError(f"{item!r}: expected key=value")
-        key, value = item.split("=", 1)
-        key = key.strip()
-        if Config.internal(key) not in {f.name for f in dataclasses.fields(Config)}:
+            raise ConfigError(f"{item!r}: expected key=value or key=a,b,...")
+        key, value = (s.strip() for s in item.split("=", 1))
+        if Config.internal(key) not in _FIELDS:
             raise ConfigError(f"unknown parameter {key!r}; known: {', '.join(Config.names())}")
         if key == "mask":
-            values = [() if v.strip() in ("", "none") else v for v in value.split(";")]
+            values: list[Any] = [() if v.strip() in ("", "none") else v.strip() for v in value.split(";")]
         else:
-            values = value.split(",")
-        if any(isinstance(v, str) and not v.strip() for v in values) and key != "mask":
-            raise ConfigError(f"{key}: expected a value or a comma-separated list, got {value!r}")
+            values = [v.strip() for v in value.split(",")]
+            if any(not v for v in values):
+                raise ConfigError(f"{key}: expected a value or a comma-separated list, got {value!r}")
+        out.pop(key, None)
+        out[key] = values
+    return out
+
+
+def coerce(key: str, value: Any) -> Any:
+    """``value`` as the type of parameter ``key`` (not yet validated against the others)."""
+    return _coerce(key, value, _FIELDS[Config.internal(key)].type)
+
+
+def parse_overrides(base: Config, items: list[str]) -> Grid:
+    """A grid from ``key=value`` words (``parse_items``); a list (varying keys only) is an axis."""
+    single: dict[str, Any] = {}
+    axes: dict[str, tuple[Any, ...]] = {}
+    for key, values in parse_items(items).items():
         if len(values) == 1:
             single[key] = values[0]
-            continue
-        if key not in VARYING:
+        elif key not in VARYING:
             raise ConfigError(f"{key}: one value expected (only {', '.join(VARYING)} may take a list), "
-                              f"got {value!r}")
-        axes[key] = tuple(values)
+                              f"got {values!r}")
+        else:
+            axes[key] = tuple(values)
     cfg = base.replace(**single)
     # Coerce and validate every listed value through a real Config.
-    typed = {k: tuple(_typed(cfg, k, v) for v in vs) for k, vs in axes.items()}
+    typed = {k: tuple(getattr(cfg.replace(**{k: v}), Config.internal(k)) for v in vs) for k, vs in axes.items()}
     for k, vs in typed.items():
         if len(set(vs)) != len(vs):
             raise ConfigError(f"{k}: list has repeated values {list(vs)}")
     return Grid(cfg, typed)
-
-
-def _typed(cfg: Config, key: str, value: Any) -> Any:
-    return getattr(cfg.replace(**{key: value}), Config.internal(key))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import train
-from .measures.grok import grok_epochs
+from .measures.grok import grok_all
 from .config import Grid
 from .store import RunDir, write_json
 
@@ -116,12 +116,16 @@ def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
     E = np.asarray(rec.epochs)
     runs = []
     for r, cfg in enumerate(s.runs):
+        groks = grok_all(E, M[:, r, 3, :], n_valid=cfg.p**2 - cfg.n_train, budget=cfg.epochs)
         runs.append({
             "config": cfg.to_dict(),
             "final_train_acc": [float(v) for v in M[-1, r, 1]],
             "final_valid_acc": [float(v) for v in M[-1, r, 3]],
             "final_valid_loss": [float(v) for v in M[-1, r, 2]],
-            "grok_epoch": grok_epochs(E, M[:, r, 3, :]),
+            "grok_epoch": [g.epoch for g in groks],  # the contract: sustained, not censored
+            "grok_first": [g.first for g in groks],
+            "grok_sustained": [g.sustained for g in groks],
+            "grok_censored": [g.censored for g in groks],
             "seconds": round(seconds, 3),
         })
     return {"complete": True, "epochs": s.cfg.epochs, "subtasks": list(s.task.subtasks), "runs": runs}

@@ -101,6 +101,7 @@ class RunDir:
     summary_path = property(lambda self: self.path / "summary.json")
     ckpt = property(lambda self: self.path / "checkpoints")
     state_path = property(lambda self: self.ckpt / "state.safetensors")
+    final_path = property(lambda self: self.ckpt / "final.safetensors")
 
     # ---- config --------------------------------------------------------------------
     def check_compatible(self, grid: Grid) -> bool:
@@ -116,7 +117,16 @@ class RunDir:
         if self.read_config() != grid.to_dict():
             raise ConfigError(f"--out: {self.path} holds a different run (its config.json differs); "
                               "choose another directory or use --resume on it")
+        self.require_checkpoints()
         return True
+
+    def require_checkpoints(self) -> None:
+        """A finished run whose checkpoints are gone (a committed record, a pruned copy) cannot
+        be reused or analysed; say so instead of failing later inside the analysis."""
+        if self.summary() is not None and not self.final_path.exists():
+            raise ConfigError(f"{self.path} holds a finished run's record without its checkpoints "
+                              f"({self.final_path.relative_to(self.path)} is missing): use another --out "
+                              "to train afresh, or delete its summary.json to retrain it in place")
 
     def read_config(self) -> dict[str, Any]:
         return json.loads(self.config_path.read_text())
@@ -150,7 +160,8 @@ class RunDir:
     def load_params(self, epoch: int | None = None) -> tuple[dict[str, np.ndarray], int]:
         """Parameters (TransformerLens names, leading run axis) at ``epoch`` (default: final)."""
         if epoch is None:
-            tensors, meta = load_tensors(self.ckpt / "final.safetensors")
+            self.require_checkpoints()
+            tensors, meta = load_tensors(self.final_path)
             return tensors, int(meta["epoch"])
         path = self.ckpt / f"params_{epoch:06d}.safetensors"
         if not path.exists():
@@ -159,7 +170,7 @@ class RunDir:
         return load_tensors(path)[0], epoch
 
     def save_final(self, epoch: int, params: dict[str, Any]) -> None:
-        save_tensors(self.ckpt / "final.safetensors", params, {"epoch": epoch})
+        save_tensors(self.final_path, params, {"epoch": epoch})
 
     def save_state(self, state: Any, meta: dict[str, Any]) -> None:
         save_tensors(self.state_path, tree_to_tensors(state), meta)

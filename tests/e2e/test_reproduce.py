@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from miiii import fidelity
-from miiii.reproduce import run_set
+from miiii.pipelines import fidelity
+from miiii.pipelines.reproduce import run_set
 
 CLAIMS = {"grok_order", "others_late", "pos_corr_nanda", "pos_corr_miiii", "key_freqs", "omega_spike",
           "lambda_zero", "dropout_zero", "masked_first", "attention_digits"}

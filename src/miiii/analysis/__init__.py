@@ -1,21 +1,29 @@
-"""Analyses of trained models and runs (SPEC section 5): pure functions, one module per idea.
+"""Analyses of trained models: pure functions, arrays in, numbers out (``docs/analysis.md``).
 
 fourier (W_E in the real Fourier basis, key frequencies), svd, embeddings (positional
-correlation), neurons, attention, omega (active frequencies), curves (grok epochs),
-gradients, activations (named cache over all inputs). ``runs`` is the I/O edge:
-``analyze_run(run_dir, epoch=None, run=None) -> dict`` and ``write_analysis(...)``.
+correlation), neurons, attention, gradients, activations (a named cache over all inputs),
+summary (all of them for one model's parameters). Reading and writing run directories is
+``miiii.pipelines``'s job.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-__all__ = ["analyze_run", "write_analysis", "compute_run", "analyze_params"]
+from . import activations, attention, embeddings, fourier, gradients, neurons, summary, svd
+from .summary import analyze_params
+
+__all__ = ["activations", "attention", "analyze_params", "embeddings", "fourier", "gradients", "neurons",
+           "summary", "svd"]
+
+_MOVED = {"analyze_run", "write_analysis", "compute_run"}
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: training imports analysis.omega and must not pay for the plotting edge.
-    if name in __all__:
-        from . import runs
-        return getattr(runs, name)
+    # Deprecated since 0.2: the run-directory edge moved to miiii.pipelines (this package is pure).
+    if name in _MOVED:
+        warnings.warn(f"miiii.analysis.{name} moved to miiii.pipelines.{name}", DeprecationWarning, stacklevel=2)
+        from .. import pipelines
+        return getattr(pipelines, name)
     raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""One figure per analysis of a run, drawn from ``analysis.runs.compute_run``'s output.
+"""One figure per analysis of a run, drawn from ``pipelines.analyze.compute_run``'s output.
 
 Every function takes the numbers (one entry of analysis.json's "runs") and the arrays,
 and returns a matplotlib Figure; nothing here reads or writes files.
@@ -6,7 +6,6 @@ and returns a matplotlib Figure; nothing here reads or writes files.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 import numpy as np
 from matplotlib.colors import LogNorm
@@ -227,12 +226,3 @@ def grad_norms(n: dict, a: dict) -> Figure:
     ax.set_title(f"Gradient norm per weight matrix — {_title(n)}")
     ax.grid(False)
     return fig
-
-
-FIGURES = {"curves": curves, "pos_emb": pos_emb, "svd": svd, "fourier": fourier, "neurons": neurons,
-           "neuron_clusters": neuron_clusters, "omega": omega, "attention": attention, "grad_norms": grad_norms}
-
-
-def all_figures(numbers: dict[str, Any], arrays: dict[str, Any]) -> Iterator[tuple[str, Figure]]:
-    for name, fn in FIGURES.items():
-        yield name, fn(numbers, arrays)

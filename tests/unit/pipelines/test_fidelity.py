@@ -1,4 +1,4 @@
-from miiii import fidelity as f
+from miiii.pipelines import fidelity as f
 
 QS = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31]
 

@@ -1,18 +1,18 @@
-"""Commands ``analyze``, ``figures`` and ``report`` (registered in cli.COMMANDS)."""
+"""Commands ``analyze``, ``figures`` and ``report``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .config import ConfigError
+from ..config import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser("analyze", help="analyse a trained run: RUN/analysis/analysis.json and figures",
-                       description="Every analysis of SPEC section 5 for each run of RUN (or run --run I): "
+                       description="Every analysis (docs/analysis.md) for each run of RUN (or run --run I): "
                                    "numbers in RUN/analysis/analysis.json, figures (SVG + PNG) in "
-                                   "RUN/analysis/figures/. Keys and rules: README, \"Opening the model\".")
+                                   "RUN/analysis/figures/. Keys and rules: docs/analysis.md.")
     a.add_argument("run_dir", metavar="RUN", help="a complete run directory (miiii train --out RUN)")
     a.add_argument("--epoch", type=int, help="analyse the checkpoint of this epoch (default: final); "
                                              "0, powers of two and the last epoch are kept")
@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
-    from .analysis.runs import write_analysis
-    from .readings import key_numbers
+    from ..pipelines.analyze import write_analysis
+    from ..report import key_numbers
 
     if args.epoch is not None and args.epoch < 0:
         raise ConfigError(f"--epoch: expected a non-negative epoch, got {args.epoch}")
@@ -52,9 +52,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
 
 def _run_figures(args: argparse.Namespace) -> int:
-    from .plots.illustrations import illustrations
-    from .plots.style import render
-    from .store import atomic_write
+    from ..plots.illustrations import illustrations
+    from ..plots.style import render
+    from ..store import atomic_write
 
     try:
         qs = tuple(int(q) for q in args.primes.split(","))
@@ -73,8 +73,8 @@ def _run_figures(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from ..pipelines.report import write_report
 
-    path = build_report(args.run_dirs, args.out)
+    path = write_report(args.run_dirs, args.out)
     print(f"{path}: {path.stat().st_size / 1e6:.2f} MB, {len(args.run_dirs)} run dir(s)")
     return 0

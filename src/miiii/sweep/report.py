@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .store import atomic_write
+from ..store import atomic_write
 
 N_BEST = 10
 

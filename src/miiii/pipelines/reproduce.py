@@ -1,6 +1,6 @@
 """``miiii reproduce``: the study's run set, trained, analysed, and judged claim by claim.
 
-The run set (SPEC section 5): ``miiii`` over several seeds, ``nanda``, ``basis``, ``masked``
+The run set (``docs/study.md``): ``miiii`` over several seeds, ``nanda``, ``basis``, ``masked``
 (q in {2,3,5,7} out of the loss), ``miiii`` with lambda = 0 and ``miiii`` with dropout 0.
 All but ``nanda`` share every array shape (``basis`` and ``masked`` differ from ``miiii`` only
 in targets and loss mask), so they train as ONE vmapped multi-run in ``DIR/runs/main``;
@@ -12,16 +12,18 @@ are only re-analysed. Output: ``DIR/fidelity.json`` and ``DIR/report.html``.
 
 from __future__ import annotations
 
-import argparse
 import html
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import Grid, preset
+from ..runner import Progress, train_run
+from ..store import RunDir, write_json
 from . import fidelity as fid
-from .config import PRESETS, ConfigError, Grid, preset
-from .store import RunDir, write_json
+from .analyze import write_analysis
+from .report import write_report
 
 SEEDS = {"smoke": 2, "quick": 3, "paper": 3}
 
@@ -43,17 +45,12 @@ def run_set(preset_name: str) -> dict[str, tuple[Grid, list[str]]]:
     return {"main": (Grid.of_runs(runs), roles), "nanda": (Grid.of_runs([nanda]), ["nanda"])}
 
 
-def _grok_list(run: dict[str, Any], subtasks: list[int]) -> list[int | None]:
-    g = run["grok_epoch"]
-    return [g[str(q)] for q in subtasks] if isinstance(g, dict) else list(g)
-
-
 def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> list[fid.Claim]:
-    """Turn the two analyses into the fidelity table (rules in ``miiii.fidelity``)."""
+    """Turn the two analyses into the fidelity table (rules in ``pipelines.fidelity``)."""
     qs = list(main["subtasks"])
     by_role = dict(zip(roles, main["runs"]))
     seeds = [r for role, r in by_role.items() if role.startswith("miiii seed")]
-    seed_grok = [_grok_list(r, qs) for r in seeds]
+    seed_grok = [r["grok_epoch"] for r in seeds]
     out = [fid.grok_order(qs, seed_grok), fid.others_late(qs, seed_grok),
            fid.pos_corr("nanda", 0.95, [nanda["runs"][0]["pos_emb_corr"]]),
            fid.pos_corr("miiii", -0.64, [r["pos_emb_corr"] for r in seeds])]
@@ -68,12 +65,11 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> lis
                                    "|ω| as frequencies dominating neurons, at checkpoints"))
     else:
         out.append(fid.omega_spike(om["epochs"], [r["omega"]["count"] for r in seeds], "|ω| (spec rule)"))
-    out.append(fid.lambda_zero(seed_grok[0], _grok_list(by_role["miiii lambda=0"], qs)))
+    out.append(fid.lambda_zero(seed_grok[0], by_role["miiii lambda=0"]["grok_epoch"]))
     d0 = by_role["miiii dropout=0"]
-    out.append(fid.dropout_zero(qs, _grok_list(d0, qs), [d0["final_train_acc"][str(q)] if isinstance(
-        d0["final_train_acc"], dict) else d0["final_train_acc"][i] for i, q in enumerate(qs)]))
+    out.append(fid.dropout_zero(qs, d0["grok_epoch"], d0["final_train_acc"]))
     if "masked" in by_role:
-        out.append(fid.masked_first(qs, _grok_list(by_role["masked"], qs)))
+        out.append(fid.masked_first(qs, by_role["masked"]["grok_epoch"]))
     else:
         out.append(fid.masked_first(qs, [None] * len(qs)))
     return out
@@ -88,31 +84,31 @@ def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float) ->
     n = {v: sum(c.verdict == v for c in claims_) for v in colour}
     return (f"<p>Preset <b>{html.escape(preset_name)}</b>, trained and analysed in {seconds:.0f} s. "
             f"{n[fid.REPRODUCED]} reproduced, {n[fid.DIFFERS]} differ, {n[fid.UNTESTABLE]} not testable at "
-            "this preset. Each verdict is decided by the rule in <code>miiii/fidelity.py</code>.</p>"
+            "this preset. Each verdict is decided by the rule in <code>miiii/pipelines/fidelity.py</code>.</p>"
             "<table><tr><th>claim</th><th>study</th><th>measured</th><th>verdict</th></tr>"
             f"{rows}</table>")
 
 
-def reproduce(preset_name: str, out: str | Path, progress: bool = True) -> dict[str, Any]:
-    from .analysis import write_analysis
-    from .report import build_report
-    from .cli import _progress_bar
-    from .runner import train_run
+def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | None = None,
+              progress: Callable[[int], Progress | None] | None = None) -> dict[str, Any]:
+    """Train (or resume, or reuse), analyse and judge the run set of a preset under ``out``.
 
+    ``log`` receives one line per stage; ``progress(total_epochs)`` makes a per-run-directory
+    training progress callback. Nothing is printed here.
+    """
+    say = log or (lambda line: None)
     out = Path(out)
     sets = run_set(preset_name)
-    for name, (grid, _) in sets.items():  # refuse a foreign directory before training anything
+    for name, (grid, _) in sets.items():  # refuse a foreign or broken directory before training
         RunDir(out / "runs" / name).check_compatible(grid)
     train_s, analyse_s = 0.0, 0.0
     analyses = {}
     for name, (grid, roles) in sets.items():
         rd = out / "runs" / name
-        if progress:
-            print(f"[reproduce] training {name}: {len(roles)} run(s) ({', '.join(roles)})", file=sys.stderr)
-        summary = train_run(grid, str(rd), progress=_progress_bar(grid.base.epochs) if progress else None)
+        say(f"training {name}: {len(roles)} run(s) ({', '.join(roles)})")
+        summary = train_run(grid, str(rd), progress=progress(grid.base.epochs) if progress else None)
         train_s += summary["runs"][0]["seconds"]  # wall time of the multi-run, across resumes
-        if progress:
-            print(f"[reproduce] analysing {name}", file=sys.stderr)
+        say(f"analysing {name}")
         t0 = time.perf_counter()
         analyses[name] = write_analysis(rd)
         analyse_s += time.perf_counter() - t0
@@ -122,27 +118,6 @@ def reproduce(preset_name: str, out: str | Path, progress: bool = True) -> dict[
                              "train_seconds": round(train_s, 1), "analysis_seconds": round(analyse_s, 1),
                              "runs": {n: roles for n, (_, roles) in sets.items()}}
     write_json(out / "fidelity.json", doc)
-    build_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
+    write_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
                  extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds))])
     return doc
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reproduce", help="train, analyse and judge the study's run set; writes a fidelity table")
-    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                   help="quick (minutes on a CPU), paper (the study's settings, for a GPU), smoke (seconds)")
-    p.add_argument("--out", required=True, help="output directory; re-running resumes it")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(run=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError(f"--out: {args.out} exists and is not a directory")
-    doc = reproduce(args.preset, args.out, progress=not args.quiet)
-    width = max(len(c["id"]) for c in doc["claims"])
-    print(f"{args.out}: preset {args.preset}, {doc['seconds']:.0f} s")
-    for c in doc["claims"]:
-        print(f"  {c['id']:<{width}}  {c['verdict']:<28} {c['measured']}")
-    print(f"report: {Path(args.out) / 'report.html'}")
-    return 0

@@ -2,13 +2,13 @@
 
 import copy
 
-from miiii import readings
+from miiii import report as readings
 
 N = {
     "run": 0, "config": {"task": "miiii", "p": 11}, "subtasks": [2, 3, 5, 7],
-    "grok_epoch": {"2": 48, "3": 48, "5": 900, "7": None}, "grok_order": [[2, 3], [5]],
-    "final_train_acc": {"2": 1.0, "3": 1.0, "5": 1.0, "7": 0.5},
-    "final_valid_acc": {"2": 1.0, "3": 1.0, "5": 0.99, "7": 0.25},
+    "grok_epoch": [48, 48, 900, None], "grok_order": [[2, 3], [5]],
+    "final_train_acc": [1.0, 1.0, 1.0, 0.5],
+    "final_valid_acc": [1.0, 1.0, 0.99, 0.25],
     "pos_emb_corr": -0.64,
     "svd": {"singular_values": [3.0] * 11, "n50": 2, "n90": 3},
     "fourier": {"key_freqs": [1, 4], "freq_norms": [0, 1, 0, 0, 1, 0]},
@@ -39,7 +39,7 @@ def test_readings_choose_words_from_numbers():
     assert "embedded alike (r = 0.95)" in readings.reading("pos_emb", alike)
     assert "weakly related" in readings.reading("pos_emb", dict(N, pos_emb_corr=0.1))
     assert readings.reading("curves", N).startswith("3 of 4 sub-tasks grokked; first q = 2, 3 at epoch 48")
-    none = dict(N, grok_epoch={"2": None}, grok_order=[])
+    none = dict(N, grok_epoch=[None] * 4, grok_order=[])
     assert readings.reading("curves", none).startswith("No sub-task grokked")
     assert readings.reading("fourier", N).startswith("2 key frequencies (1, 4)")
     nofreq = copy.deepcopy(N)
@@ -52,7 +52,6 @@ def test_readings_choose_words_from_numbers():
     assert "2.5 in W_E at epoch 16" in readings.reading("grad_norms", N)
 
 
-def test_every_figure_has_a_title_and_a_reader():
-    assert set(readings.TITLES) == set(readings.READERS)
-    for name in readings.TITLES:
-        assert readings.reading(name, N)
+def test_every_figure_has_a_title_and_a_reading():
+    for name, spec in readings.FIGURES.items():
+        assert spec.title and readings.reading(name, N)

@@ -1,4 +1,4 @@
-"""The I/O edge of the analyses: load a run directory, call the pure functions, save results.
+"""Analyse a run directory: load it, call the pure analyses, write analysis.json and figures.
 
 ``analyze_run(run_dir, epoch=None, run=None) -> dict`` returns the numbers (what
 ``analysis.json`` holds) without writing anything; ``write_analysis`` also draws the
@@ -16,14 +16,13 @@ import jax
 import numpy as np
 import pandas as pd
 
-from .. import model, tasks
-from ..config import Config, ConfigError
+from ..analysis import gradients, neurons
+from ..analysis.summary import N_REF, analyze_params, neuron_grids_of, reference
+from ..config import ConfigError
+from ..measures import grok
+from ..plots.style import render
+from ..report import all_figures
 from ..store import RunDir, atomic_write, write_json
-from ..measures import grok as curves, omega
-from . import attention, embeddings, fourier, gradients, neurons, svd
-from .activations import last_block, run_with_cache
-
-N_REF = 4  # untrained models behind omega.reference_count
 
 
 @dataclass
@@ -60,24 +59,6 @@ def _grad_norms(table: pd.DataFrame, run: int) -> tuple[np.ndarray, np.ndarray, 
     return tab.columns.to_numpy(), tab.to_numpy(np.float64), order
 
 
-def _reference(cfg: Config, n_ref: int = N_REF) -> tuple[np.ndarray, float]:
-    """omega counts (spec rule) of ``n_ref`` untrained models shaped like ``cfg``'s, and the
-    largest fraction of variance any of their neurons' top frequency explains."""
-    task = tasks.task_of(cfg)
-    counts, top_frac = [], 0.0
-    for j in range(n_ref):
-        params = model.init(jax.random.PRNGKey(10_000 + 97 * cfg.seed + j), task, cfg.d_model, cfg.n_heads, cfg.depth)
-        grids = _grids(params, cfg.p)
-        counts.append(np.asarray(omega.active_counts(grids, cfg.omega_k)))
-        top_frac = max(top_frac, float(neurons.freq_fractions(grids).max()))
-    return np.stack(counts), top_frac
-
-
-def _grids(params: dict[str, np.ndarray], p: int) -> np.ndarray:
-    _, cache = run_with_cache(params, p)
-    return neurons.neuron_grids(cache[last_block(params) + "mlp.hook_post"][:, 0, :], p)
-
-
 def _dominant_over_time(rd: RunDir, upto: int, runs: list[int], p: int,
                         min_frac: dict[int, float]) -> tuple[list[int], dict[int, list[list[int]]]]:
     """Per checkpoint epoch <= upto and per run: the frequencies that dominate neurons."""
@@ -86,29 +67,9 @@ def _dominant_over_time(rd: RunDir, upto: int, runs: list[int], p: int,
     for e in epochs:
         stacked, _ = rd.load_params(e)
         for i in runs:
-            top, frac = neurons.top_freqs(neurons.freq_fractions(_grids({k: v[i] for k, v in stacked.items()}, p)))
+            top, frac = neurons.top_freqs(neurons.freq_fractions(neuron_grids_of({k: v[i] for k, v in stacked.items()}, p)))
             out[i].append(neurons.dominant_freqs(top, frac, min_frac[i]))
     return epochs, out
-
-
-def analyze_params(params: dict[str, np.ndarray], cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Numbers and figure arrays of one run's parameters (no run directory needed)."""
-    p = cfg.p
-    w_e = np.asarray(params["W_E"])[:p]
-    _, cache = run_with_cache(params, p)
-    b = last_block(params)
-    grids = neurons.neuron_grids(cache[b + "mlp.hook_post"][:, 0, :], p)
-    att = attention.attention_grids(cache[b + "attn.hook_pattern"], p)
-    nums = {
-        "pos_emb_corr": embeddings.pos_emb_corr(np.asarray(params["W_pos"])),
-        "svd": svd.embedding_svd(w_e),
-        "fourier": fourier.embedding_fourier(w_e),
-        "neurons": neurons.neuron_summary(grids),
-        "attention": attention.attention_summary(att),
-    }
-    nums["fourier"]["n_key"] = len(nums["fourier"]["key_freqs"])
-    return nums, {"W_pos": np.asarray(params["W_pos"]), "neuron_grids": grids, "attention": att,
-                  "current_omega": np.asarray(omega.active_counts(grids, cfg.omega_k))}
 
 
 def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) -> tuple[dict[str, Any], list[RunAnalysis]]:
@@ -121,7 +82,7 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
     subtasks = [int(q) for q in summary["subtasks"]]
     metrics, gtab, wtab = rd.read_table("metrics"), rd.read_table("grad_norms"), rd.read_table("omega")
     selected = list(range(len(grid.runs))) if run is None else [run]
-    refs = {i: _reference(grid.runs[i]) for i in selected}
+    refs = {i: reference(grid.runs[i]) for i in selected}
     min_frac = {i: max(0.5, refs[i][1]) for i in selected}
     dom_epochs, dominant = _dominant_over_time(rd, ep, selected, grid.base.p, min_frac)
     results = []
@@ -130,7 +91,9 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
         params = {k: v[i] for k, v in stacked.items()}
         nums, arrays = analyze_params(params, cfg)
         cv = _curves(metrics, i, subtasks)
-        groks = curves.grok_epochs(cv["epochs"], cv["valid_accuracy"])
+        timed = grok.grok_all(cv["epochs"], cv["valid_accuracy"], n_valid=cfg.p**2 - cfg.n_train,
+                              budget=cfg.epochs)
+        groks = [g.epoch for g in timed]
         w_epochs, counts = _omega_counts(wtab, i, cfg.p)
         ref = refs[i][0]
         g_epochs, g_norms, g_names = _grad_norms(gtab, i)
@@ -139,10 +102,13 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
             "run": i,
             "config": cfg.to_dict(),
             "subtasks": subtasks,
-            "grok_epoch": {str(q): g for q, g in zip(subtasks, groks)},
-            "grok_order": curves.grok_order(subtasks, groks),
-            "final_train_acc": dict(zip(map(str, subtasks), np.asarray(cv["train_accuracy"][at][-1]).tolist())),
-            "final_valid_acc": dict(zip(map(str, subtasks), np.asarray(cv["valid_accuracy"][at][-1]).tolist())),
+            "grok_epoch": groks,  # per sub-task, as in summary.json (docs/analysis.md, grok rule)
+            "grok_first": [g.first for g in timed],
+            "grok_sustained": [g.sustained for g in timed],
+            "grok_censored": [g.censored for g in timed],
+            "grok_order": grok.grok_order(subtasks, groks),
+            "final_train_acc": np.asarray(cv["train_accuracy"][at][-1]).tolist(),  # per sub-task
+            "final_valid_acc": np.asarray(cv["valid_accuracy"][at][-1]).tolist(),
             **nums,
             "omega": {
                 "rule": f"spec: a frequency is active in a neuron when a 2-D DFT magnitude of its p x p grid "
@@ -180,9 +146,6 @@ def analyze_run(run_dir: str | Path, epoch: int | None = None, run: int | None =
 def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | None = None,
                    figures: bool = True) -> dict[str, Any]:
     """Compute, draw and write RUN/analysis/analysis.json and RUN/analysis/figures/."""
-    from ..plots import run_figures
-    from ..plots.style import render
-
     rd = RunDir(run_dir)
     head, results = compute_run(rd, epoch, run)
     out = rd.path / "analysis"
@@ -190,7 +153,7 @@ def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | Non
     if figures:
         for r in results:
             files = {}
-            for name, fig in run_figures.all_figures(r.numbers, r.arrays):
+            for name, fig in all_figures(r.numbers, r.arrays):
                 for ext, data in render(fig).items():
                     path = out / "figures" / f"{name}_run{r.numbers['run']}.{ext}"
                     atomic_write(path, data)

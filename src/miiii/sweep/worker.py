@@ -1,6 +1,6 @@
 """The sweep worker loop: ask K trials, train them as one vmapped multi-run, tell the results.
 
-See ``sweep`` for the objective and the rules (quota, surplus, heartbeats, retries, run
+See ``docs/sweep.md`` for the objective and the rules (quota, surplus, heartbeats, retries, run
 directories named by root trial numbers).
 """
 
@@ -15,23 +15,24 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import Config, Grid
-from .sweep import Space, objective, shape_of
+from ..config import Config, Grid
+from ..runner import train_run
+from .space import Space, objective, shape_of
+from .storage import heartbeat_enabled, record_heartbeat, storage_of
 
 
 class _Heartbeat:
     """Beats for a batch's trials while they train (Optuna's own thread does one trial)."""
 
-    def __init__(self, storage: Any, trial_ids: list[int]):
-        from optuna.storages._heartbeat import is_heartbeat_enabled
-        self.storage, self.ids = storage, trial_ids
-        self.interval = storage.get_heartbeat_interval() if is_heartbeat_enabled(storage) else None
+    def __init__(self, storage: Any, trials: list[Any]):
+        self.storage, self.trials = storage, trials
+        self.interval = storage.get_heartbeat_interval() if heartbeat_enabled(storage) else None
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _beat(self) -> None:
-        for i in self.ids:
-            self.storage.record_heartbeat(i)
+        for t in self.trials:
+            record_heartbeat(self.storage, t)
 
     def _loop(self) -> None:
         while not self.stop.wait(self.interval):
@@ -64,11 +65,11 @@ def _ask(study: Any, space: Space, k: int, n_trials: int,
     Each trial goes into ``pending`` and gets its first heartbeat as soon as it exists: a
     running trial that never beat would never be seen as stale, and would block the study.
     """
-    from optuna.storages._heartbeat import is_heartbeat_enabled
     from optuna.trial import TrialState
 
     dists = space.distributions()
-    beat = is_heartbeat_enabled(study._storage)
+    storage = storage_of(study)
+    beat = heartbeat_enabled(storage)
     asked: list[Any] = []
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Heartbeat of storage.*")
@@ -78,7 +79,7 @@ def _ask(study: Any, space: Space, k: int, n_trials: int,
             t = study.ask(dists)
             pending[t.number] = t
             if beat:
-                study._storage.record_heartbeat(t._trial_id)
+                record_heartbeat(storage, t)
             asked.append(t)
     frozen = {t.number: t for t in study.get_trials(deepcopy=False)}
     live = [n for n, t in frozen.items()
@@ -96,9 +97,7 @@ def run_worker(study: Any, space: Space, n_trials: int, workers: int, out: str |
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
-    from .runner import train_run
-
-    storage = study._storage
+    storage = storage_of(study)
     hb = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
     poll = poll or min(float(hb or 5), 5.0)
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -120,7 +119,7 @@ def run_worker(study: Any, space: Space, n_trials: int, workers: int, out: str |
                 t.set_user_attr("surplus", True)
                 study.tell(t, state=TrialState.PRUNED)
                 pending.pop(t.number)
-            with _Heartbeat(storage, [t._trial_id for t in batch]):
+            with _Heartbeat(storage, batch):
                 groups: dict[tuple, list[tuple[Any, Config]]] = {}
                 for t in batch:
                     cfg = space.config(t.params)

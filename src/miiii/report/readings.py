@@ -1,6 +1,6 @@
 """Numbers -> words: the key numbers and a one-line reading of each figure of a run.
 
-Pure functions of one entry of analysis.json's "runs" (see the README, "Opening the model"), so the
+Pure functions of one entry of analysis.json's "runs" (``docs/analysis.md``), so the
 report's text is testable without drawing anything. Thresholds used to choose words:
 |r| >= 0.5 for "alike"/"opposite" positional embeddings; a head "reads" a digit when at
 least 3/4 of its attention goes there; a neuron belongs to a frequency cluster when that
@@ -12,19 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 Numbers = dict[str, Any]
-
-TITLES = {
-    "curves": "Training curves (SPEC 5.1)",
-    "pos_emb": "Positional embeddings (5.2)",
-    "svd": "Token-embedding SVD (5.3)",
-    "fourier": "W_E in the Fourier basis (5.4)",
-    "neurons": "Neurons and their spectra (5.5)",
-    "neuron_clusters": "Neurons clustered by frequency (5.5)",
-    "omega": "Active frequencies omega over training (5.6)",
-    "attention": "Attention patterns (5.7)",
-    "grad_norms": "Gradient norms (5.8)",
-}
-
 
 def _mean(xs) -> float:
     xs = [x for x in xs if x is not None]
@@ -47,7 +34,7 @@ def _peak(epochs: list[int], counts: list[int]) -> tuple[int, int]:
 
 
 def grokked(n: Numbers) -> list[int]:
-    return [int(q) for q, e in n["grok_epoch"].items() if e is not None]
+    return [int(q) for q, e in zip(n["subtasks"], n["grok_epoch"]) if e is not None]
 
 
 def key_numbers(n: Numbers) -> list[tuple[str, str]]:
@@ -57,8 +44,8 @@ def key_numbers(n: Numbers) -> list[tuple[str, str]]:
     peak_a, at_a = _peak(o["dominant_epochs"], o["count_dominant"])
     nu = n["neurons"]
     return [
-        ("mean final validation accuracy", f"{_mean(n['final_valid_acc'].values()):.3f}"),
-        ("mean final train accuracy", f"{_mean(n['final_train_acc'].values()):.3f}"),
+        ("mean final validation accuracy", f"{_mean(n['final_valid_acc']):.3f}"),
+        ("mean final train accuracy", f"{_mean(n['final_train_acc']):.3f}"),
         ("sub-tasks grokked", f"{len(grokked(n))} / {len(n['grok_epoch'])}"),
         ("positional correlation r(x0, x1)", f"{n['pos_emb_corr']:.3f}"),
         ("key frequencies of W_E", _freqs(n["fourier"]["key_freqs"])),
@@ -74,12 +61,12 @@ def key_numbers(n: Numbers) -> list[tuple[str, str]]:
 
 def read_curves(n: Numbers) -> str:
     g = grokked(n)
-    acc = _mean(n["final_valid_acc"].values())
+    acc = _mean(n["final_valid_acc"])
     if not g:
         return f"No sub-task grokked (validation accuracy never reached 0.99 to stay); mean final validation accuracy {acc:.2f}."
     order = n["grok_order"]
     first = order[0]
-    e = n["grok_epoch"][str(first[0])]
+    e = n["grok_epoch"][n["subtasks"].index(first[0])]
     return (f"{len(g)} of {len(n['grok_epoch'])} sub-tasks grokked; first q = {', '.join(map(str, first))} "
             f"at epoch {e}; mean final validation accuracy {acc:.2f}.")
 
@@ -149,13 +136,3 @@ def read_grad_norms(n: Numbers) -> str:
     fin = sorted(g, key=lambda m: g[m]["final"])
     return (f"Largest gradient norm {g[big]['max']:.3g} in {big} at epoch {g[big]['max_epoch']}; "
             f"final norms range from {g[fin[0]]['final']:.2g} ({fin[0]}) to {g[fin[-1]]['final']:.2g} ({fin[-1]}).")
-
-
-READERS = {"curves": read_curves, "pos_emb": read_pos_emb, "svd": read_svd, "fourier": read_fourier,
-           "neurons": read_neurons, "neuron_clusters": read_neuron_clusters, "omega": read_omega,
-           "attention": read_attention, "grad_norms": read_grad_norms}
-
-
-def reading(name: str, n: Numbers) -> str:
-    """One line saying what figure ``name`` shows for this run."""
-    return READERS[name](n)

@@ -1,0 +1,34 @@
+"""``miiii reproduce``: the study's run set, trained, analysed and judged (``docs/results.md``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import PRESETS, ConfigError
+from .common import progress_bar
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reproduce", help="train, analyse and judge the study's run set; writes a fidelity table")
+    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                   help="quick (minutes on a CPU), paper (the study's settings, for a GPU), smoke (seconds)")
+    p.add_argument("--out", required=True, help="output directory; re-running resumes it")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipelines.reproduce import reproduce
+
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out: {args.out} exists and is not a directory")
+    log = None if args.quiet else (lambda line: print(f"[reproduce] {line}", file=sys.stderr))
+    doc = reproduce(args.preset, args.out, log=log, progress=None if args.quiet else progress_bar)
+    width = max(len(c["id"]) for c in doc["claims"])
+    print(f"{args.out}: preset {args.preset}, {doc['seconds']:.0f} s")
+    for c in doc["claims"]:
+        print(f"  {c['id']:<{width}}  {c['verdict']:<28} {c['measured']}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0

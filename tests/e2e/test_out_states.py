@@ -1,0 +1,111 @@
+"""Every state an ``--out`` can be in, through the real CLI, and the README's first command.
+
+empty -> train; complete with checkpoints -> reuse; complete without checkpoints -> one-line
+error saying what to do; partial -> resume; another run's config -> one-line error.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "miiii.cli"]
+SMOKE = ["train", "--preset", "smoke", "--quiet", "epochs=16"]
+
+pytestmark = pytest.mark.slow
+
+
+def _miiii(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def _one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None:
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("miiii: error:"), r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("states") / "run"
+    r = _miiii(*SMOKE, "--out", str(out))  # empty (absent) -> train
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_empty_directory_trains(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    r = _miiii(*SMOKE, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "summary.json").read_text())["complete"]
+
+
+def test_complete_with_checkpoints_is_reused(trained, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(trained, out)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    r = _miiii(*SMOKE, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}  # nothing rewritten
+
+
+def test_complete_without_checkpoints_says_what_to_do(trained, tmp_path):
+    out = tmp_path / "record"
+    shutil.copytree(trained, out, ignore=shutil.ignore_patterns("checkpoints"))
+    _one_line_error(_miiii(*SMOKE, "--out", str(out)), "without its checkpoints", "summary.json")
+    _one_line_error(_miiii("analyze", str(out)), "without its checkpoints")
+    (out / "summary.json").unlink()  # what the message suggests: retrain it in place
+    r = _miiii(*SMOKE, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "checkpoints" / "final.safetensors").exists()
+
+
+def test_partial_run_resumes_to_the_same_parameters(trained, tmp_path):
+    out = tmp_path / "partial"
+    shutil.copytree(trained, out)
+    (out / "summary.json").unlink()  # killed after its last state was saved, before the end
+    (out / "checkpoints" / "final.safetensors").unlink()
+    r = _miiii(*SMOKE, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "checkpoints" / "final.safetensors").read_bytes() == \
+        (trained / "checkpoints" / "final.safetensors").read_bytes()
+
+
+def test_another_runs_config_is_refused(trained, tmp_path):
+    out = tmp_path / "other"
+    shutil.copytree(trained, out)
+    _one_line_error(_miiii(*SMOKE[:-1], "epochs=32", "--out", str(out)), "holds a different run")
+
+
+def _readme_first_command() -> str:
+    blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    return blocks[0].strip()
+
+
+def test_readme_first_command_on_a_copy_of_the_committed_tree(tmp_path):
+    """The README's main job, at the smoke preset, in a copy of what a fresh clone holds."""
+    command = _readme_first_command()
+    step = command.split("&&")[-1].strip()
+    assert step.startswith(".venv/bin/miiii reproduce"), command
+    args = step.split()[1:]
+    out = args[args.index("--out") + 1]
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout: cannot tell which files a fresh clone holds")
+    clone = tmp_path / "clone"
+    for f in tracked:
+        if (REPO / f).is_file():
+            (clone / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / f, clone / f)
+    args[args.index("--preset") + 1] = "smoke"
+    r = _miiii(*args, "--quiet", cwd=clone)
+    assert r.returncode == 0, r.stderr
+    assert (clone / out / "report.html").exists() and (clone / out / "fidelity.json").exists()
