@@ -28,7 +28,6 @@ import jax.numpy as jnp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plain  # noqa: E402
-
 from miiii import tasks, train  # noqa: E402
 from miiii.config import Config, Grid, preset  # noqa: E402
 
@@ -69,7 +68,7 @@ def matmul_peak(n: int, reps: int) -> float:
 
 
 def forward_flops(cfg: Config) -> int:
-    """Matmul FLOPs of one example's forward, as the model is defined (SPEC section 2).
+    """Matmul FLOPs of one example's forward, as the model is defined (docs/study.md, model).
 
     Blocks before the last see all 3 positions; the last block projects Q for the ``=``
     query only and K, V for all 3 positions, then attention output, MLP and unembedding for
@@ -145,7 +144,7 @@ def main() -> None:
     for name, (cfg, n) in sizes.items():
         cfg = no_logs(cfg)
         timer = Timer(cfg)
-        sec = best(lambda: timer(n), reps) / n
+        sec = best(lambda timer=timer, n=n: timer(n), reps) / n
         flops, xla = epoch_flops(cfg), xla_step_flops(timer.s)
         row = dict(size=name, p=cfg.p, d_model=cfg.d_model, n_train=cfg.n_train, epochs_per_s=1 / sec,
                    model_gflop_per_epoch=flops / 1e9, xla_gflop_per_epoch=xla / 1e9,
@@ -161,7 +160,7 @@ def main() -> None:
         timer = Timer(quick, R)
         m = max(4, n // R)
         c0 = time.process_time()
-        rate = R * m / best(lambda: timer(m), reps)
+        rate = R * m / best(lambda timer=timer, m=m: timer(m), reps)
         cpu_rate = R * m * reps / (time.process_time() - c0)  # per CPU-second: less load-dependent
         single = single or (rate, cpu_rate)
         scaling.append(dict(runs=R, run_epochs_per_s=rate, ratio_to_single=rate / single[0],
@@ -189,8 +188,8 @@ def main() -> None:
         opt, ref = Timer(no_logs(cfg)), PlainTimer(cfg)
         t_opt, t_ref = [], []
         for _ in range(reps):
-            t_opt.append(best(lambda: opt(n), 1) / n)
-            t_ref.append(best(lambda: ref(n), 1) / n)
+            t_opt.append(best(lambda opt=opt, n=n: opt(n), 1) / n)
+            t_ref.append(best(lambda ref=ref, n=n: ref(n), 1) / n)
         plain_rows.append(dict(size=name, optimised_ms=1e3 * min(t_opt), plain_ms=1e3 * min(t_ref),
                                speedup=min(t_ref) / min(t_opt)))
         del opt, ref

@@ -3,7 +3,7 @@
     python benchmarks/quick_search.py p=23 train_frac=0.8 epochs=8192 lr=1e-3,3e-3 weight_decay=1,3
 
 Prints, per run, the varying values, every sub-task's final validation accuracy and grok epoch,
-and the wall time of the whole multi-run. Used to choose the preset (README, "The quick preset").
+and the wall time of the whole multi-run. Used to choose the preset (docs/results.md, how quick was chosen).
 """
 
 import sys
@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from miiii import train
-from miiii.analysis.curves import grok_epochs
+from miiii.measures.grok import grok_epochs
 from miiii.config import parse_overrides, preset
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
           f"({s.cfg.epochs * len(s.runs) / secs:.1f} run-epochs/s); subtasks {qs}")
     for r, cfg in enumerate(s.runs):
         va = m[-1, r, 3]
-        g = grok_epochs(s.epochs, m[:, r, 3, :])
+        g = grok_epochs(s.epochs, m[:, r, 3, :], n_valid=cfg.p**2 - cfg.n_train, budget=cfg.epochs)
         vary = " ".join(f"{k}={cfg.to_dict()[k]}" for k in grid.varying)
         print(f"[{vary}] mean {va.mean():.3f} min {va.min():.3f} | "
               + " ".join(f"{q}:{a:.2f}" for q, a in zip(qs, va)) + " | grok " + str(g))

@@ -75,11 +75,11 @@ class Config:
         return [cls.external(f.name) for f in dataclasses.fields(cls)]
 
     @classmethod
-    def make(cls, **kwargs: Any) -> "Config":
+    def make(cls, **kwargs: Any) -> Config:
         """Build from external names (``lambda`` allowed), validating everything."""
         return cls().replace(**kwargs)
 
-    def replace(self, **kwargs: Any) -> "Config":
+    def replace(self, **kwargs: Any) -> Config:
         fields = {f.name: f for f in dataclasses.fields(self)}
         out = {}
         for key, value in kwargs.items():
@@ -94,7 +94,7 @@ class Config:
                 for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Config":
+    def from_dict(cls, d: dict[str, Any]) -> Config:
         return cls.make(**d)
 
     # ---- derived -------------------------------------------------------------------
@@ -110,7 +110,7 @@ class Config:
     def d_mlp(self) -> int:
         return 4 * self.d_model
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         def need(ok: bool, name: str, expected: str) -> None:
             if not ok:
                 raise ConfigError(f"{name}: expected {expected}, got {getattr(self, self.internal(name))!r}")
@@ -206,10 +206,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Seconds on a CPU: for tests and for trying the pipeline.
     "smoke": dict(p=11, d_model=32, n_heads=2, dropout=0.1, lr=3e-3, weight_decay=1.0,
                   epochs=64, log_linear=8, log_log=8, chunk=32),
-    # Minutes on a 2-core CPU, chosen by measurement (README, "The quick preset").
+    # Minutes on a 2-core CPU, chosen by measurement (docs/results.md, how quick was chosen).
     "quick": dict(p=23, d_model=128, n_heads=4, dropout=0.2, lr=3e-3, weight_decay=1.0, lambda_=0.5,
                   train_frac=0.8, epochs=16384, log_linear=100, log_log=60, chunk=512),
-    # The study's Table 1 (SPEC section 3): the dataclass defaults.
+    # The study's Table 1 (docs/study.md, Table 1): the dataclass defaults.
     "paper": dict(),
 }
 
@@ -233,7 +233,7 @@ class Grid:
     rows: tuple[tuple[tuple[str, Any], ...], ...] | None = None  # explicit runs: (key, value) pairs
 
     @classmethod
-    def of_runs(cls, runs: list[Config]) -> "Grid":
+    def of_runs(cls, runs: list[Config]) -> Grid:
         """The runs as given (order kept, repeats allowed); they may differ only in ``VARYING``."""
         if not runs:
             raise ConfigError("a multi-run needs at least one run")
@@ -275,7 +275,7 @@ class Grid:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Grid":
+    def from_dict(cls, d: dict[str, Any]) -> Grid:
         base = Config.from_dict(d["base"])
         if d.get("explicit"):
             return cls.of_runs([base.replace(**run) for run in d["runs"]]) if d["runs"] else cls(base)

@@ -10,15 +10,16 @@ parameters are bit-identical to an uninterrupted run's on the same machine.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
 import pandas as pd
 
 from . import train
-from .measures.grok import grok_all
 from .config import Grid
+from .measures.grok import grok_all
 from .store import RunDir, write_json
 
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -86,7 +87,7 @@ class _Records:
         return {"metrics": metrics, "grad_norms": grads, "omega": om[om.frequency > 0]}
 
     @classmethod
-    def from_tables(cls, s: train.Setup, rd: RunDir, upto: int) -> "_Records":
+    def from_tables(cls, s: train.Setup, rd: RunDir, upto: int) -> _Records:
         rec = cls(s)
         m = rd.read_table("metrics")
         g = rd.read_table("grad_norms")
@@ -111,21 +112,28 @@ class _Records:
         return rec
 
 
+def _finite(xs: np.ndarray) -> list[float | None]:
+    """Floats for JSON; a diverged run's NaN/inf become null (summary.json stays strict JSON)."""
+    return [float(v) if np.isfinite(v) else None for v in xs]
+
+
 def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
     M = np.stack(rec.metrics)  # (T, R, 4, S)
     E = np.asarray(rec.epochs)
     runs = []
     for r, cfg in enumerate(s.runs):
         groks = grok_all(E, M[:, r, 3, :], n_valid=cfg.p**2 - cfg.n_train, budget=cfg.epochs)
+        bad = np.flatnonzero(~np.isfinite(M[:, r, 0, :]).all(-1))  # a non-finite training loss
         runs.append({
             "config": cfg.to_dict(),
-            "final_train_acc": [float(v) for v in M[-1, r, 1]],
-            "final_valid_acc": [float(v) for v in M[-1, r, 3]],
-            "final_valid_loss": [float(v) for v in M[-1, r, 2]],
+            "final_train_acc": _finite(M[-1, r, 1]),
+            "final_valid_acc": _finite(M[-1, r, 3]),
+            "final_valid_loss": _finite(M[-1, r, 2]),
             "grok_epoch": [g.epoch for g in groks],  # the contract: sustained, not censored
             "grok_first": [g.first for g in groks],
             "grok_sustained": [g.sustained for g in groks],
             "grok_censored": [g.censored for g in groks],
+            "diverged_epoch": int(E[bad[0]]) if bad.size else None,
             "seconds": round(seconds, 3),
         })
     return {"complete": True, "epochs": s.cfg.epochs, "subtasks": list(s.task.subtasks), "runs": runs}

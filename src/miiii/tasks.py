@@ -1,4 +1,4 @@
-"""The tasks of SPEC section 1: inputs, targets per sub-task, loss masks and splits.
+"""The tasks of docs/study.md: inputs, targets per sub-task, loss masks and splits.
 
 Every task sees all p^2 pairs (x0, x1) as the sequence ``[x0, x1, =]`` with ``=`` = p.
 Sample ``i`` is the pair ``(x0, x1) = (i // p, i % p)``, so any per-sample array of
@@ -51,7 +51,7 @@ def inputs(p: int) -> Int[np.ndarray, "n 3"]:
 
 
 def targets(cfg: Config) -> Int[np.ndarray, "n subtask"]:
-    """Labels of every sample for every sub-task (SPEC section 1)."""
+    """Labels of every sample for every sub-task (docs/study.md, tasks)."""
     p = cfg.p
     x = inputs(p)
     n = x[:, 0].astype(np.int64) + p * x[:, 1].astype(np.int64)  # x0 * p^0 + x1 * p^1

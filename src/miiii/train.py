@@ -33,8 +33,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Float, Int
 
 from . import model, tasks
-from .measures import omega
 from .config import Config, Grid
+from .measures import omega
 from .optim import make_optimizer
 
 

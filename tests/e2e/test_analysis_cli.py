@@ -5,8 +5,7 @@ import sys
 
 import pytest
 
-from miiii.config import preset
-from miiii.config import parse_overrides
+from miiii.config import parse_overrides, preset
 from miiii.runner import train_run
 
 CLI = [sys.executable, "-m", "miiii.cli"]
@@ -58,5 +57,6 @@ def test_figures_command(tmp_path):
 
 def test_illustration_primes():
     import numpy as np
+
     from miiii.plots.illustrations import is_prime
     assert np.flatnonzero(is_prime(np.arange(30))).tolist() == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from miiii.config import parse_overrides, preset
-from miiii.report import FIGURES
+from miiii.report import FIGURES, key_numbers, reading
 from miiii.runner import train_run
 
 pytestmark = pytest.mark.slow
@@ -83,7 +83,7 @@ def test_report_is_self_contained(analysed):
     assert "<link" not in page and "<script" not in page
     for n in analysed["doc"]["runs"]:
         assert f"{n['pos_emb_corr']:.3f}" in page
-        assert html_lib.escape(readings.reading("fourier", n)) in page
+        assert html_lib.escape(reading("fourier", n)) in page
 
 
 def _chromium() -> str | None:
@@ -121,7 +121,7 @@ def test_report_in_headless_chromium(analysed, tmp_path):
         assert all(ok and w > 0 and h > 0 for ok, w, h in seen["imgs"]), seen["imgs"]
         text = seen["text"]
         for n in analysed["doc"]["runs"]:
-            for label, value in readings.key_numbers(n):
+            for label, value in key_numbers(n):
                 assert label in text and value in text, (label, value)
         shot = Path(os.environ.get("MIIII_SCREENSHOT_DIR", tmp_path)) / "report.png"
         shot.parent.mkdir(parents=True, exist_ok=True)

@@ -106,3 +106,21 @@ def _header(path: Path) -> str:
     raw = path.read_bytes()
     n = int.from_bytes(raw[:8], "little")
     return raw[8:8 + n].decode()
+
+
+def test_a_diverging_run_is_flagged_and_leaves_the_others_alone(tmp_path):
+    """lr = 1e6 turns one run's loss non-finite; the lr = 1e-3 run equals the same run alone."""
+    both = train_run(parse_overrides(preset("smoke"), ["lr=1e-3,1e6", "epochs=32"]), str(tmp_path / "grid"))
+    alone = train_run(parse_overrides(preset("smoke"), ["lr=1e-3", "epochs=32"]), str(tmp_path / "alone"))
+    ok, bad = both["runs"]
+    assert ok["diverged_epoch"] is None and bad["diverged_epoch"] is not None
+    assert alone["runs"][0]["diverged_epoch"] is None
+    np.testing.assert_allclose(ok["final_valid_acc"], alone["runs"][0]["final_valid_acc"], atol=1e-6)
+    np.testing.assert_allclose(ok["final_valid_loss"], alone["runs"][0]["final_valid_loss"], rtol=1e-5)
+    json.loads((tmp_path / "grid" / "summary.json").read_text())  # strict JSON despite the NaNs
+    r = subprocess.run([sys.executable, "-m", "miiii.cli", "analyze", str(tmp_path / "grid"), "--no-figures"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "DIVERGED" in r.stdout
+    doc = json.loads((tmp_path / "grid" / "analysis" / "analysis.json").read_text())
+    assert doc["runs"][1]["diverged_epoch"] == bad["diverged_epoch"] and "fourier" not in doc["runs"][1]

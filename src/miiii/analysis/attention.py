@@ -1,4 +1,4 @@
-"""Attention from ``=`` to the two digits (SPEC section 5.7), per head over the (x0, x1) grid."""
+"""Attention from ``=`` to the two digits (docs/analysis.md, attention), per head over the (x0, x1) grid."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Positional embeddings (SPEC section 5.2): are the two input positions alike?
+"""Positional embeddings (docs/analysis.md, positional embeddings): are the two input positions alike?
 
 A commutative task (``nanda``) wants x0 and x1 read the same way, so their positional
 embeddings correlate (study: 0.95); ``miiii`` gives the two digits different roles

@@ -1,4 +1,4 @@
-"""Gradient norms per weight matrix over training (SPEC section 5.8)."""
+"""Gradient norms per weight matrix over training (docs/analysis.md, gradient norms)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MLP neurons (SPEC section 5.5): each neuron's p x p activation grid in the Fourier basis.
+"""MLP neurons (docs/analysis.md, neurons): each neuron's p x p activation grid in the Fourier basis.
 
 A neuron's grid A[x0, x1] is its ReLU output at ``=``. Its 2-D coefficients are
 F = B A B^T (``fourier.fourier_2d``), an orthonormal change of basis, so the squared
@@ -59,7 +59,7 @@ def dominant_freqs(top: Int[np.ndarray, " neuron"], frac: Float[np.ndarray, " ne
                    min_share: float = 0.01) -> list[int]:
     """Frequencies that dominate neurons: the top frequency (>= min_frac of the variance) of at
     least max(2, min_share of all) neurons. The noise-robust omega when min_frac is at least
-    what untrained neurons reach (``runs`` sets it from untrained reference models: random
+    what untrained neurons reach (``pipelines.analyze`` sets it from untrained reference models: random
     neurons spread their variance, 0.42 at most for p = 37, 0.17 for p = 113, but up to 0.75
     for p = 11 where there are only 5 frequencies)."""
     need = max(2, int(np.ceil(min_share * len(top))))

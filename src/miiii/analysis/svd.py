@@ -1,4 +1,4 @@
-"""Singular values of the token embeddings W_E (SPEC section 5.3).
+"""Singular values of the token embeddings W_E (docs/analysis.md, token-embedding SVD).
 
 "Variance" here is the squared singular value of the uncentred W_E[:p] (tokens only, the
 ``=`` row left out), as in Nanda et al.'s analysis: the share of the matrix's energy that

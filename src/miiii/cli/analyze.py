@@ -45,7 +45,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
     out = Path(args.run_dir) / "analysis"
     print(f"{out / 'analysis.json'}: {len(doc['runs'])} run(s) at epoch {doc['epoch']}")
     for n in doc["runs"]:
-        print(f"  run {n['run']}: " + "; ".join(f"{k} {v}" for k, v in key_numbers(n)[2:8]))
+        rows = key_numbers(n)
+        shown = rows[:2] if n.get("diverged_epoch") is not None else rows[3:9]
+        print(f"  run {n['run']}: " + "; ".join(f"{k} {v}" for k, v in shown))
     if not args.no_figures:
         print(f"  figures: {out / 'figures'}")
     return 0

@@ -45,6 +45,10 @@ def print_summary(summary: dict, out: str) -> None:
     print(f"{out}: {len(summary['runs'])} run(s), {summary['epochs']} epochs, "
           f"{summary['runs'][0]['seconds']:.1f} s")
     for i, r in enumerate(summary["runs"]):
+        if r.get("diverged_epoch") is not None:
+            print(f"  run {i}: DIVERGED at epoch {r['diverged_epoch']} (non-finite training loss); "
+                  "the other runs are unaffected")
+            continue
         va = r["final_valid_acc"]
         groks = ", ".join(f"{q}:{g}" for q, g in zip(qs, r["grok_epoch"]) if g is not None) or "none"
         print(f"  run {i}: mean valid acc {sum(va) / len(va):.3f}; grokked (q:epoch) {groks}")

@@ -1,4 +1,4 @@
-"""Training curves (SPEC section 5.1): when does each sub-task grok?
+"""Training curves (docs/analysis.md, training curves; docs/grok-rule.md): when does each sub-task grok?
 
 The threshold (0.99) is on the *true* validation accuracy; a logged accuracy is a
 noisy estimate of it from ``n`` validation samples. With p = 23 and 80 % training data

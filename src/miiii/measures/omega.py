@@ -1,6 +1,8 @@
-"""Active frequencies of the MLP neurons, omega (SPEC section 5.6).
+"""Active frequencies of the MLP neurons, omega: one definition per name (``DEFINITIONS``).
 
-The rule, exactly:
+``count`` is the study's |omega|; ``count_calibrated`` compares the same per-frequency neuron
+counts with untrained models of the same shape, because at small p the study's rule already
+marks every frequency in a random model (``saturated``). The study's rule, exactly:
 
 1. Each neuron's activation over the input grid is a p x p image A[x0, x1] (read at ``=``).
 2. Its spectrum is |DFT2(A)|, the magnitudes of the p x p two-dimensional DFT components
@@ -25,12 +27,6 @@ from jaxtyping import Array, Float, Int
 def fold_table(p: int) -> np.ndarray:
     k = np.arange(p)
     return np.minimum(k, p - k)
-
-
-def neuron_spectra(grids: Float[Array, "neuron p p"]) -> Float[Array, "neuron p p"]:
-    """Magnitude of each neuron's 2-D DFT, constant term zeroed."""
-    mags = jnp.abs(jnp.fft.fft2(grids))
-    return mags.at[:, 0, 0].set(0.0)
 
 
 def active_counts(grids: Float[Array, "neuron p p"], k: float = 2.0) -> Int[Array, " freq"]:
@@ -61,8 +57,30 @@ def omega_size(counts: Int[Array, "... freq"]) -> Int[Array, "..."]:
     return (counts > 0).sum(-1)
 
 
+DEFINITIONS = {
+    "count": "the study's |omega|: frequencies active (a 2-D DFT magnitude of the neuron's p x p grid above "
+             "mean + k std of its spectrum) in at least one neuron",
+    "count_calibrated": "frequencies active, by the study's per-neuron rule, in more neurons than any frequency "
+                        "is in any of the untrained models of the same shape (threshold = that maximum)",
+    "count_dominant": "frequencies that are the top frequency (explaining >= dominant_min_frac of the variance) "
+                      "of at least max(2, 1 %) of the neurons, at checkpoints only",
+    "saturated": "the study's rule already marks >= 90 % of the frequencies in untrained models: |omega| "
+                 "cannot rise at this p and its course says nothing",
+}
+SATURATED = 0.9
 
-# Rule 3 flags components of any spectrum, even pure noise: a random neuron's spectrum always
-# has entries beyond mean + 2 std, so an untrained model's |omega| is already large (for small
-# p, every frequency). The analysis therefore also reports a noise-robust count, the number of
-# frequencies that DOMINATE neurons (``neurons.dominant_freqs``), next to this one.
+
+def calibrated_threshold(null_counts: Int[np.ndarray, "model freq"]) -> int:
+    """The most neurons any frequency (>= 1) is active in, over untrained models."""
+    return int(np.asarray(null_counts)[:, 1:].max(initial=0))
+
+
+def calibrated_count(counts: Int[np.ndarray, "time freq"], threshold: int) -> Int[np.ndarray, " time"]:
+    """Per logged epoch: frequencies active in more neurons than ``threshold``."""
+    return (np.asarray(counts)[:, 1:] > threshold).sum(-1)
+
+
+def saturated(null_counts: Int[np.ndarray, "model freq"]) -> bool:
+    """True when untrained models already have |omega| >= SATURATED of the frequencies."""
+    c = np.asarray(null_counts)[:, 1:]
+    return bool(c.shape[1] and ((c > 0).sum(-1) >= SATURATED * c.shape[1]).all())

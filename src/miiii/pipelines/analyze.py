@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import pandas as pd
 
 from ..analysis import gradients, neurons
 from ..analysis.summary import N_REF, analyze_params, neuron_grids_of, reference
 from ..config import ConfigError
-from ..measures import grok
+from ..measures import grok, omega
 from ..plots.style import render
 from ..report import all_figures
 from ..store import RunDir, atomic_write, write_json
@@ -89,19 +88,25 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
     for i in selected:
         cfg = grid.runs[i]
         params = {k: v[i] for k, v in stacked.items()}
-        nums, arrays = analyze_params(params, cfg)
+        diverged = summary["runs"][i].get("diverged_epoch")
+        if all(np.isfinite(v).all() for v in params.values()):
+            nums, arrays = analyze_params(params, cfg)
+        else:  # a diverged run: its curves are all there is to analyse
+            nums, arrays = {}, {"current_omega": np.zeros(cfg.p // 2 + 1, np.int64)}
         cv = _curves(metrics, i, subtasks)
         timed = grok.grok_all(cv["epochs"], cv["valid_accuracy"], n_valid=cfg.p**2 - cfg.n_train,
                               budget=cfg.epochs)
         groks = [g.epoch for g in timed]
         w_epochs, counts = _omega_counts(wtab, i, cfg.p)
         ref = refs[i][0]
+        threshold = omega.calibrated_threshold(ref)
         g_epochs, g_norms, g_names = _grad_norms(gtab, i)
         at = cv["epochs"] <= ep
         nums = {
             "run": i,
             "config": cfg.to_dict(),
             "subtasks": subtasks,
+            "diverged_epoch": diverged,
             "grok_epoch": groks,  # per sub-task, as in summary.json (docs/analysis.md, grok rule)
             "grok_first": [g.first for g in timed],
             "grok_sustained": [g.sustained for g in timed],
@@ -111,17 +116,19 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
             "final_valid_acc": np.asarray(cv["valid_accuracy"][at][-1]).tolist(),
             **nums,
             "omega": {
-                "rule": f"spec: a frequency is active in a neuron when a 2-D DFT magnitude of its p x p grid "
-                        f"exceeds mean + {cfg.omega_k:g} std of its spectrum; count = |omega| = frequencies active in >= 1 neuron",
+                "definitions": omega.DEFINITIONS,
                 "k": cfg.omega_k,
                 "epochs": w_epochs.tolist(),
                 "count": (counts[:, 1:] > 0).sum(1).tolist(),
                 "freqs_at_epoch": [int(f) for f in np.flatnonzero(arrays["current_omega"][1:]) + 1],
                 "count_at_epoch": int((arrays["current_omega"][1:] > 0).sum()),
                 "reference_count": float((ref[:, 1:] > 0).sum(1).mean()),
-                "variant_rule": "dominant: frequencies that are the top frequency (explaining >= dominant_min_frac "
-                                "of the variance, at least 0.5 and at least the most any neuron of "
-                                f"{N_REF} untrained models reaches) of at least max(2, 1 % of) the neurons, at every checkpoint",
+                "saturated": omega.saturated(ref),
+                "calibrated_threshold": threshold,
+                "count_calibrated": omega.calibrated_count(counts, threshold).tolist(),
+                "freqs_calibrated": [int(f) for f in np.flatnonzero(counts[-1, 1:] > threshold) + 1]
+                if len(counts) else [],
+                "n_reference_models": N_REF,
                 "dominant_min_frac": min_frac[i],
                 "dominant_epochs": dom_epochs,
                 "count_dominant": [len(f) for f in dominant[i]],
@@ -153,7 +160,8 @@ def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | Non
     if figures:
         for r in results:
             files = {}
-            for name, fig in all_figures(r.numbers, r.arrays):
+            only = ["curves"] if "fourier" not in r.numbers else None  # diverged: no parameters to draw
+            for name, fig in all_figures(r.numbers, r.arrays, only):
                 for ext, data in render(fig).items():
                     path = out / "figures" / f"{name}_run{r.numbers['run']}.{ext}"
                     atomic_write(path, data)

@@ -1,4 +1,4 @@
-"""The study's claims (SPEC section 5) and the rules that decide each verdict.
+"""The study's claims (docs/study.md, claims) and the rules that decide each verdict.
 
 Every rule is a pure function from measured numbers to a ``Claim``: the study's figure, ours,
 and a verdict decided here, never by hand:
@@ -14,8 +14,9 @@ Inputs are plain Python numbers, lists and dicts, so the rules are tested on han
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 REPRODUCED, DIFFERS, UNTESTABLE = "reproduced", "differs", "not testable at this preset"
 

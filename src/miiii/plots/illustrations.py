@@ -1,4 +1,4 @@
-"""The study's illustrations (SPEC section 6), independent of any run.
+"""The study's illustrations (docs/analysis.md, figures), independent of any run.
 
 * ``polar_primes`` / ``polar_multiples``: every n < p^2 at polar coordinates (r, theta) =
   (n, n mod 2 pi) — n radians around, n out — with the primes, or the multiples of chosen

@@ -6,7 +6,6 @@ and returns a matplotlib Figure; nothing here reads or writes files.
 
 from __future__ import annotations
 
-
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
@@ -168,7 +167,11 @@ def neuron_clusters(n: dict, a: dict) -> Figure:
 def omega(n: dict, a: dict) -> Figure:
     o, e = n["omega"], a["omega_epochs"]
     fig, ax = figure(1, 2, height=3.0)
-    ax[0, 0].plot(_t(e), o["count"], color=PALETTE[0], marker=".", label=f"|omega| (mean + {o['k']:g} std rule)")
+    sat = " — saturated at this p" if o.get("saturated") else ""
+    ax[0, 0].plot(_t(e), o["count"], color=PALETTE[0], marker=".", label=f"|omega| (mean + {o['k']:g} std rule){sat}")
+    if "count_calibrated" in o:
+        ax[0, 0].plot(_t(e), o["count_calibrated"], color=PALETTE[1], marker=".",
+                      label="calibrated |omega| (vs untrained models)")
     ax[0, 0].plot(_t(np.asarray(o["dominant_epochs"])), o["count_dominant"], color=PALETTE[3], marker="o", ms=3,
                   label="frequencies dominating neurons (checkpoints)")
     ax[0, 0].axhline(o["reference_count"], color=PALETTE[7], ls="--", lw=1, label="|omega| of untrained models")

@@ -34,11 +34,15 @@ FIGURES: dict[str, FigureSpec] = {
 }
 
 
-def all_figures(numbers: dict[str, Any], arrays: dict[str, Any]) -> Iterator[tuple[str, Figure]]:
+def all_figures(numbers: dict[str, Any], arrays: dict[str, Any],
+                only: list[str] | None = None) -> Iterator[tuple[str, Figure]]:
     for name, spec in FIGURES.items():
-        yield name, spec.draw(numbers, arrays)
+        if only is None or name in only:
+            yield name, spec.draw(numbers, arrays)
 
 
 def reading(name: str, numbers: dict[str, Any]) -> str:
     """One line saying what figure ``name`` shows for this run."""
+    if name != "curves" and numbers.get("diverged_epoch") is not None and "fourier" not in numbers:
+        return f"Diverged at epoch {numbers['diverged_epoch']} (non-finite training loss): no parameters to analyse."
     return FIGURES[name].read(numbers)

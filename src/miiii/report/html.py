@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import html
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .figures import FIGURES, reading
 from .readings import key_numbers
@@ -59,8 +60,9 @@ def render_html(cols: list[dict[str, Any]], extra_sections: Sequence[tuple[str, 
         keys += [k for k in c["n"]["config"] if k not in keys]
     cfg_rows = [(k, [json.dumps(c["n"]["config"].get(k)) for c in cols]) for k in keys]
     cfg_rows.insert(0, ("analysed epoch", [str(c["epoch"]) for c in cols]))
-    labels = [lab for lab, _ in key_numbers(cols[0]["n"])]
-    num_rows = [(lab, [dict(key_numbers(c["n"]))[lab] for c in cols]) for lab in labels]
+    numbers = [dict(key_numbers(c["n"])) for c in cols]
+    labels = list(dict.fromkeys(lab for kn in numbers for lab in kn))  # a diverged run has fewer rows
+    num_rows = [(lab, [kn.get(lab, "–") for kn in numbers]) for lab in labels]
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width, initial-scale=1'>",

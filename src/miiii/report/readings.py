@@ -39,6 +39,13 @@ def grokked(n: Numbers) -> list[int]:
 
 def key_numbers(n: Numbers) -> list[tuple[str, str]]:
     """(label, value) rows: the numbers a reader compares across runs."""
+    rows = [("diverged at epoch", "no" if n.get("diverged_epoch") is None else f"DIVERGED at {n['diverged_epoch']}")]
+    if "fourier" not in n:  # a diverged run has curves only
+        return rows + [("mean final validation accuracy", f"{_mean(n['final_valid_acc']):.3f}")]
+    return rows + _key_numbers(n)
+
+
+def _key_numbers(n: Numbers) -> list[tuple[str, str]]:
     o = n["omega"]
     peak, at = _peak(o["epochs"], o["count"])
     peak_a, at_a = _peak(o["dominant_epochs"], o["count_dominant"])
@@ -52,7 +59,8 @@ def key_numbers(n: Numbers) -> list[tuple[str, str]]:
         ("SVD components for 50 % / 90 %", f"{n['svd']['n50']} / {n['svd']['n90']}"),
         ("neurons in a frequency cluster", f"{nu['clustered']} / {nu['n_neurons']}"),
         (f"|omega| final (peak, epoch) [mean + {o['k']:g} std]",
-         f"{o['count'][-1] if o['count'] else 0} ({peak} at {at})"),
+         f"{o['count'][-1] if o['count'] else 0} ({peak} at {at})" + (" saturated at this p" if o.get("saturated") else "")),
+        ("calibrated |omega| final (peak, epoch)", _calibrated(o)),
         ("|omega| of untrained models", f"{o['reference_count']:.1f}"),
         ("frequencies dominating neurons final (peak, epoch)",
          f"{o['count_dominant'][-1] if o['count_dominant'] else 0} ({peak_a} at {at_a})"),
@@ -108,6 +116,12 @@ def read_neuron_clusters(n: Numbers) -> str:
             f"in {len(nu['clusters'])} clusters; {nu['dead']} neurons never fire.")
 
 
+def _calibrated(o: Numbers) -> str:
+    c = o.get("count_calibrated") or []
+    peak, at = _peak(o["epochs"], c)
+    return f"{c[-1] if c else 0} ({peak} at {at})"
+
+
 def read_omega(n: Numbers) -> str:
     o = n["omega"]
     if not o["count"]:
@@ -115,8 +129,13 @@ def read_omega(n: Numbers) -> str:
     peak, at = _peak(o["epochs"], o["count"])
     peak_a, at_a = _peak(o["dominant_epochs"], o["count_dominant"])
     dom = o["count_dominant"] or [0]
-    return (f"|omega| (mean + {o['k']:g} std rule) goes {o['count'][0]} -> {o['count'][-1]}, peak {peak} at epoch {at} "
-            f"(untrained models give {o['reference_count']:.1f}); frequencies dominating neurons go "
+    study = (f"|omega| (mean + {o['k']:g} std rule) goes {o['count'][0]} -> {o['count'][-1]}, peak {peak} at epoch "
+             f"{at} (untrained models give {o['reference_count']:.1f}"
+             + ("; saturated at this p, so its course says nothing" if o.get("saturated") else "") + ")")
+    cal = o.get("count_calibrated") or [0]
+    peak_c, at_c = _peak(o["epochs"], cal)
+    return (f"{study}; calibrated |omega| (more neurons than any frequency of an untrained model) goes "
+            f"{cal[0]} -> {cal[-1]}, peak {peak_c} at epoch {at_c}; frequencies dominating neurons go "
             f"{dom[0]} -> {dom[-1]}, peak {peak_a} at epoch {at_a}.")
 
 

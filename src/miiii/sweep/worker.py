@@ -12,8 +12,9 @@ import threading
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Config, Grid
 from ..runner import train_run
@@ -41,7 +42,7 @@ class _Heartbeat:
             except Exception:  # a storage hiccup: beat again next interval
                 pass
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> _Heartbeat:
         if self.interval:
             self._beat()  # at once: a trial without any heartbeat is never seen as stale
             self.thread.start()

@@ -13,7 +13,7 @@ def _grid(f):
 
 def test_cosine_neuron_has_its_frequency_and_fraction_one():
     for k in (1, 3, 6):
-        g = _grid(lambda a, b, p: np.cos(2 * np.pi * k * a / p))[None]
+        g = _grid(lambda a, b, p, k=k: np.cos(2 * np.pi * k * a / p))[None]
         top, frac = neurons.top_freqs(neurons.freq_fractions(g))
         assert top[0] == k and frac[0] == pytest.approx(1.0)
 
@@ -51,6 +51,7 @@ def test_dominant_freqs_need_several_neurons():
 
 def test_untrained_neurons_spread_their_variance():
     import jax
+
     from miiii.analysis.activations import run_with_cache
     from miiii.config import Config
     from miiii.model import init

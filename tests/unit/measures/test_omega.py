@@ -1,4 +1,4 @@
-"""The omega rule (SPEC 5.6) on hand-made spectra."""
+"""The omega rules on hand-made spectra and on untrained models."""
 
 import numpy as np
 
@@ -27,3 +27,27 @@ def test_threshold_is_a_parameter():
     g = (np.cos(2 * np.pi * x0 / p) + 0.5 * np.cos(2 * np.pi * 2 * x0 / p))[None].astype(np.float32)
     assert np.asarray(omega.active_counts(g, 2.0))[1:3].tolist() == [1, 1]
     assert np.asarray(omega.active_counts(g, 5.0))[1:3].tolist() == [1, 0]
+
+
+def test_calibrated_count_against_the_null_maximum():
+    null = np.array([[0, 3, 5, 2], [0, 4, 1, 6]])  # two untrained models, frequencies 0..3
+    assert omega.calibrated_threshold(null) == 6
+    counts = np.array([[0, 6, 6, 6], [0, 7, 2, 9], [0, 0, 0, 0]])
+    assert omega.calibrated_count(counts, 6).tolist() == [0, 2, 0]
+
+
+def test_saturation_is_seen_in_untrained_models_at_small_p_only():
+    import jax
+
+    from miiii import model, tasks
+    from miiii.analysis.summary import neuron_grids_of
+    from miiii.config import Config
+
+    def null(p: int, d: int) -> np.ndarray:
+        cfg = Config(p=p, d_model=d, n_heads=4)
+        params = model.init(jax.random.PRNGKey(0), tasks.task_of(cfg), d, 4, 1)
+        return np.asarray(omega.active_counts(neuron_grids_of(params, p), 2.0))[None]
+
+    assert omega.saturated(null(23, 64))  # the study's rule marks every frequency of a random model
+    assert not omega.saturated(np.array([[0, 5, 0, 0, 0, 0]]))
+    assert omega.calibrated_threshold(null(23, 64)) > 0
