@@ -307,7 +307,7 @@ def parse_items(items: list[str]) -> dict[str, list[Any]]:
         else:
             values = [v.strip() for v in value.split(",")]
             if any(not v for v in values):
-                raise ConfigError(f"{key}: expected a value or a comma-separated list, got {value!r}")
+                raise ConfigError(f"{key}: empty value in {value!r} (expected key=value or key=a,b,...)")
         out.pop(key, None)
         out[key] = values
     return out

@@ -140,8 +140,13 @@ def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
 
 
 def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint_seconds: float = 300.0,
-              record_omega: bool = True) -> dict[str, Any]:
-    """Train ``grid`` into ``out``, resuming from its newest state if it has one."""
+              record_omega: bool = True, deadline: float | None = None) -> dict[str, Any]:
+    """Train ``grid`` into ``out``, resuming from its newest state if it has one.
+
+    ``deadline`` (a ``time.monotonic()`` value): past it, training stops at the next chunk
+    boundary with its state and tables saved, and returns ``{"complete": False,
+    "epochs_reached": e, ...}`` without writing ``summary.json``; re-running resumes.
+    """
     rd = RunDir(out)
     existing = rd.check_compatible(grid)
     if existing and rd.summary() is not None:
@@ -172,7 +177,8 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
         epoch = end
         if _is_pow2(epoch) or epoch == E:
             rd.save_params(epoch, state.params)
-        if _is_pow2(epoch) or epoch == E or time.perf_counter() - last_save >= checkpoint_seconds:
+        out_of_time = deadline is not None and time.monotonic() >= deadline and epoch < E
+        if _is_pow2(epoch) or epoch == E or out_of_time or time.perf_counter() - last_save >= checkpoint_seconds:
             rd.write_tables(rec.tables())
             rd.save_state(state, {"epoch": epoch, "seconds": time.perf_counter() - t0})
             last_save = time.perf_counter()
@@ -180,6 +186,9 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
             last = rec.metrics[-1]
             progress(epoch, E, {"train_acc": float(np.nanmean(last[:, 1])),
                                 "valid_acc": float(np.nanmean(last[:, 3]))})
+        if out_of_time:
+            return {"complete": False, "epochs": E, "epochs_reached": epoch, "subtasks": list(s.task.subtasks),
+                    "seconds": round(time.perf_counter() - t0, 3)}
     seconds = time.perf_counter() - t0  # tables and state were written at epoch E in the loop
     rd.save_final(E, state.params)
     summary = summary_of(s, rec, seconds)

@@ -124,3 +124,13 @@ def test_a_diverging_run_is_flagged_and_leaves_the_others_alone(tmp_path):
     assert "DIVERGED" in r.stdout
     doc = json.loads((tmp_path / "grid" / "analysis" / "analysis.json").read_text())
     assert doc["runs"][1]["diverged_epoch"] == bad["diverged_epoch"] and "fourier" not in doc["runs"][1]
+
+
+def test_a_deadline_stops_at_a_chunk_boundary_and_resumes(tmp_path, smoke_run):
+    grid = parse_overrides(preset("smoke"), ["seed=0,1"])
+    part = train_run(grid, str(tmp_path / "r"), deadline=time.monotonic())  # already past
+    assert part["complete"] is False and part["epochs_reached"] == 1  # the first chunk ends at epoch 1
+    assert not (tmp_path / "r" / "summary.json").exists()
+    done = train_run(grid, str(tmp_path / "r"))
+    assert done["complete"] and (tmp_path / "r" / "checkpoints" / "final.safetensors").read_bytes() == \
+        (smoke_run[0] / "checkpoints" / "final.safetensors").read_bytes()
