@@ -57,6 +57,7 @@ class Config:
     log_log: int = 100
     omega_k: float = 2.0
     chunk: int = 256
+    ckpt_every: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -140,6 +141,7 @@ class Config:
         need(self.log_linear >= 0 and self.log_log >= 0, "log_linear", "counts >= 0")
         need(self.omega_k > 0, "omega_k", "a positive number")
         need(self.chunk >= 1, "chunk", "a positive integer")
+        need(self.ckpt_every >= 0, "ckpt_every", "an integer >= 0 (0: checkpoints at powers of two only)")
         n = self.p * self.p
         n_train = int(round(self.train_frac * n))
         need(0 < n_train < n, "train_frac", f"a fraction leaving both splits non-empty for p={self.p}")

@@ -1,6 +1,7 @@
 """Train a grid into a run directory: chunks, checkpoints, resume, summary.
 
-Checkpoint policy: parameters at epoch 0, every power of two and the end; the full training
+Checkpoint policy: parameters at epoch 0, every power of two, every ``ckpt_every`` epochs and
+the end (``train.checkpoint_epochs``); the full training
 state (parameters, AdamW and GrokFast state, RNG key) at every power of two, whenever
 ``checkpoint_seconds`` of wall time have passed, and at the end, replacing the older one.
 A resumed run replays exactly the same compiled steps from the same state, so its final
@@ -171,11 +172,12 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
     logs = t.empty_logs()
     E = s.cfg.epochs
     t0, last_save = time.perf_counter() - seconds, time.perf_counter()
+    keep = set(train.checkpoint_epochs(s.cfg))
     for end in train.chunk_ends(s.cfg, epoch):
         state, logs = t.run(state, logs, epoch, end)
         rec.add_slots(logs, epoch, end)
         epoch = end
-        if _is_pow2(epoch) or epoch == E:
+        if epoch in keep:
             rd.save_params(epoch, state.params)
         out_of_time = deadline is not None and time.monotonic() >= deadline and epoch < E
         if _is_pow2(epoch) or epoch == E or out_of_time or time.perf_counter() - last_save >= checkpoint_seconds:

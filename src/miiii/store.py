@@ -114,7 +114,8 @@ class RunDir:
             if any(self.path.iterdir()):
                 raise ConfigError(f"--out: {self.path} is not empty and holds no miiii run")
             return False
-        if self.read_config() != grid.to_dict():
+        # Read through Grid so a parameter added since the run was written takes its default.
+        if Grid.from_dict(self.read_config()).to_dict() != grid.to_dict():
             raise ConfigError(f"--out: {self.path} holds a different run (its config.json differs); "
                               "choose another directory or use --resume on it")
         self.require_checkpoints()

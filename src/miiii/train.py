@@ -81,10 +81,16 @@ def log_epochs(cfg: Config) -> np.ndarray:
     return np.unique(np.concatenate([lin, log, [0, e]]).astype(np.int64))
 
 
-def chunk_ends(cfg: Config, start: int) -> list[int]:
+def checkpoint_epochs(cfg: Config) -> list[int]:
+    """Epochs whose parameters are kept: 0, every power of two, every ``ckpt_every``, the last."""
     e = cfg.epochs
-    pows = [1 << i for i in range(e.bit_length()) if (1 << i) <= e]
-    ends = set(pows) | set(range(cfg.chunk, e + 1, cfg.chunk)) | {e}
+    pows = {1 << i for i in range(e.bit_length()) if (1 << i) <= e}
+    every = set(range(cfg.ckpt_every, e + 1, cfg.ckpt_every)) if cfg.ckpt_every else set()
+    return sorted(pows | every | {0, e})
+
+
+def chunk_ends(cfg: Config, start: int) -> list[int]:
+    ends = set(checkpoint_epochs(cfg)) | set(range(cfg.chunk, cfg.epochs + 1, cfg.chunk))
     return sorted(x for x in ends if x > start)
 
 

@@ -59,3 +59,10 @@ def test_masked_subtask_is_evaluated_but_not_trained(multi):
     assert np.isfinite(m[-1, masked, 0, j]).all()
     # training on q=3 lowers its train loss far more than not training on it
     assert m[-1, free, 0, j].mean() < m[-1, masked, 0, j].mean() - 0.05
+
+
+def test_checkpoint_epochs_add_evenly_spaced_ones_and_chunks_end_there():
+    cfg = parse_overrides(preset("smoke"), ["ckpt_every=10"]).base
+    assert train.checkpoint_epochs(cfg) == [0, 1, 2, 4, 8, 10, 16, 20, 30, 32, 40, 50, 60, 64]
+    assert set(train.checkpoint_epochs(cfg)) - {0} <= set(train.chunk_ends(cfg, 0))
+    assert train.checkpoint_epochs(preset("smoke")) == [0, 1, 2, 4, 8, 16, 32, 64]

@@ -30,6 +30,7 @@ PARAM_HELP = {
     "log_log": "number of logarithmically spaced logged epochs",
     "omega_k": "omega threshold: mean + k std of each neuron's spectrum",
     "chunk": "epochs per compiled chunk between host syncs",
+    "ckpt_every": "also keep parameters every N epochs (0: only 0, powers of two and the last)",
 }
 
 Progress = Callable[[int, int, dict[str, float]], None]
