@@ -1,77 +1,254 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as ss
+
 from miiii.pipelines import fidelity as f
+from miiii.pipelines import stats as st
+from miiii.pipelines.reproduce import SEEDS, claims, fidelity_html, group, run_set
 
 QS = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31]
+N = None  # a censored grok time
+
+# ---- the statistics, against scipy.stats on known inputs ------------------------------------
 
 
-def test_grok_order_holds_fails_and_untestable():
-    good = [1, 2, 4, 8, 20, 20, 21, 22, 25, 30, 31]
-    bad = [4, 2, 1, 8, 20, 20, 21, 22, 25, 30, 31]
-    assert f.grok_order(QS, [good, good]).verdict == f.REPRODUCED
-    assert f.grok_order(QS, [bad, bad, good]).verdict == f.DIFFERS
-    assert f.grok_order([2, 3, 5], [[1, 2, 3]]).verdict == f.UNTESTABLE
-    assert f.grok_order(QS, [[None] * len(QS)]).verdict == f.UNTESTABLE
+def test_sign_and_binomial_tests():
+    t = st.binomial(5, 5)
+    assert t.p == pytest.approx(1 / 32) and t.significant and t.effect == 1.0
+    assert t.interval == pytest.approx(tuple(ss.binomtest(5, 5).proportion_ci(0.95, "exact")))
+    assert not st.binomial(4, 5).significant  # 6/32
+    assert st.binomial(2, 7, 1 / 70).p == pytest.approx(ss.binomtest(2, 7, 1 / 70, alternative="greater").pvalue)
+    assert not st.binomial(2, 2).reachable and st.binomial(0, 5).reachable  # 1/4 > 0.05 >= 1/32
+    assert st.sign_flags([True, False, True]).p == st.binomial(2, 3).p
+
+
+def test_mann_whitney_matches_scipy():
+    x, y = [6, 7, 8, 9, 10], [1, 2, 3, 4, 5]
+    t = st.mann_whitney(x, y)
+    assert t.p == pytest.approx(1 / 252) == pytest.approx(ss.mannwhitneyu(x, y, alternative="greater").pvalue)
+    assert t.effect == 1.0
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=6) + 1, rng.normal(size=5)
+    assert st.mann_whitney(a, b).p == pytest.approx(ss.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue)
+    # ties, including +inf for censored times: the exact permutation distribution
+    a, b = [5, 6, math.inf, math.inf, math.inf], [1, 2, 3, math.inf, math.inf]
+    ref = ss.permutation_test((a, b), lambda u, v: ss.mannwhitneyu(u, v).statistic, n_resamples=np.inf,
+                              alternative="greater").pvalue
+    assert st.mann_whitney(a, b).p == pytest.approx(ref)
+    assert st.mann_whitney(a, b).effect == pytest.approx(ss.mannwhitneyu(a, b).statistic / 25)
+    assert not st.mann_whitney([1, 2], [0, 0]).reachable  # 1/6
+
+
+def test_kendall_trend_matches_scipy():
+    t = st.kendall_trend([2, 3, 5, 7], [[1, 2, 3, 4]])
+    exact = ss.kendalltau([2, 3, 5, 7], [1, 2, 3, 4], alternative="greater", method="exact").pvalue  # 1/24
+    assert t.effect == 1.0 and t.p == pytest.approx(exact, abs=0.006)
+    ys = [[1, 2, math.inf, 4, math.inf], [3, 1, 2, 5, 4]]
+    t = st.kendall_trend([2, 3, 5, 7, 11], ys)
+    assert t.effect == pytest.approx(np.mean([ss.kendalltau([2, 3, 5, 7, 11], y).statistic for y in ys]))
+    assert st.kendall_trend([2, 3], [[math.inf, math.inf]]).p is None  # every time tied: no tau
+
+
+def test_correlation_t_matches_scipy():
+    r = [-0.95, -0.73, 0.54]
+    t = st.correlation_t(r, -1)
+    assert t.p == pytest.approx(ss.ttest_1samp(np.arctanh(r), 0, alternative="less").pvalue)
+    assert not t.significant  # the audit's example: p ~ 0.25
+    assert st.correlation_t([0.9, 0.95, 0.8, 0.97, 0.9], 1).significant
+
+
+# ---- each rule gives each verdict it can give ------------------------------------------------
+
+
+def _good_order(k: int = 0) -> list[int]:
+    return [1 + k, 2 + k, 4 + k, 8 + k, 20, 21, 22, 23, 25, 30, 31]
+
+
+def test_grok_order():
+    good = [_good_order(k) for k in range(5)]
+    assert f.grok_order(QS, good).verdict == f.REPRODUCED
+    # the trend holds, but 2 < 3 < 5 < 7 does not (3 before 2) and 7 groks after q = 11
+    swapped = [[2 + k, 1 + k, 4 + k, 30 + k, 20, 21, 22, 23, 25, 30, 31] for k in range(5)]
+    c = f.grok_order(QS, swapped)
+    assert c.verdict == f.PARTLY and c.p < 0.05 and c.n == 5
+    backwards = [list(range(40, 29, -1)) for _ in range(5)]
+    assert f.grok_order(QS, backwards).verdict == f.DIFFERS
+    assert f.grok_order([2, 3, 5], [[1, 2, 3]] * 5).reason == "size"
+    assert f.grok_order(QS, [[N] * len(QS)] * 5).reason == "budget"
 
 
 def test_others_late():
-    together = [1, 2, 4, 8, 20, 20, 21, 22, 25, 30, 31]
-    spread = [1, 2, 4, 8, 9, 20, 21, 22, 25, 30, 100]
-    assert f.others_late(QS, [together]).verdict == f.REPRODUCED
-    assert f.others_late(QS, [spread]).verdict == f.DIFFERS
-    assert f.others_late(QS, [[1, 2, 4, 8] + [None] * 7]).verdict == f.UNTESTABLE
+    seeds = [[1, 2, 4, 8, 20, 20, 21, 22, 25, 30, 31]] * 5
+    assert f.others_late(QS, seeds).verdict == f.REPRODUCED
+    spread = [[1, 2, 4, 8, 9, 20, 21, 22, 25, 30, 100]] * 5
+    assert f.others_late(QS, spread).verdict == f.PARTLY  # later, not together
+    early = [[100, 100, 100, 100, 9, 10, 11, 50, 50, 60, 70]] * 5
+    assert f.others_late(QS, early).verdict == f.DIFFERS
+    assert f.others_late(QS, [[1, 2, 4, 8] + [N] * 7] * 5).reason == "budget"
+    assert f.others_late([2, 3, 5, 7], [[1, 2, 3, 4]] * 5).reason == "size"
+    assert f.others_late(QS, seeds[:3]).reason == "size"  # a sign test over 3 seeds cannot reach 0.05
+    # at p = 113 the timing part joins: grokking around 20-30 is not around 40,000
+    assert f.others_late(QS, seeds, p=113).verdict == f.PARTLY
 
 
 def test_pos_corr():
-    assert f.pos_corr("miiii", -0.64, [-0.5, -0.7]).verdict == f.REPRODUCED
-    assert f.pos_corr("miiii", -0.64, [0.3]).verdict == f.DIFFERS
-    assert f.pos_corr("nanda", 0.95, []).verdict == f.UNTESTABLE
-    # a mean pulled negative by one seed while most seeds are positive is not a reproduction
-    assert f.pos_corr("miiii", -0.64, [-2.0, 0.1, 0.2]).verdict == f.DIFFERS
+    assert f.pos_corr("miiii", -0.64, [-0.5, -0.7, -0.6, -0.8, -0.55]).verdict == f.REPRODUCED
+    assert f.pos_corr("miiii", -0.64, [-0.1, -0.12, -0.09, -0.11, -0.1]).verdict == f.PARTLY  # sign, not value
+    assert f.pos_corr("miiii", -0.64, [-0.95, -0.73, 0.54]).verdict == f.DIFFERS  # the audit's case
+    assert f.pos_corr("nanda", 0.95, [0.3, -0.2, 0.1]).verdict == f.DIFFERS
+    assert f.pos_corr("nanda", 0.95, [0.3, 0.2, 0.5]).verdict == f.PARTLY  # positive, far below 0.95
+    assert f.pos_corr("nanda", 0.95, [0.9]).reason == "size"
+    assert f.pos_corr("nanda", 0.95, [None]).verdict == f.UNTESTABLE
+
+
+def test_pos_corr_contrast():
+    c = f.pos_corr_contrast([0.9, 0.95, 0.97, 0.92, 0.9], [-0.6, -0.7, -0.5, -0.65, 0.1])
+    assert c.verdict == f.REPRODUCED and c.p == pytest.approx(1 / 252) and c.n == 10
+    assert f.pos_corr_contrast([-0.9] * 5, [0.5] * 5).verdict == f.DIFFERS
+    assert f.pos_corr_contrast([0.9, 0.9], [-0.5, -0.5]).reason == "size"
 
 
 def test_attention_digits():
-    assert f.attention_digits([["x0", "x1", "x1", "both"]]).verdict == f.REPRODUCED
-    assert f.attention_digits([["both", "both", "x0", "both"]]).verdict == f.DIFFERS
-    assert f.attention_digits([["x0", "x0", "x0", "x0"]]).verdict == f.DIFFERS  # x1 never read
-    assert f.attention_digits([]).verdict == f.UNTESTABLE
+    one = [["x0", "x1", "x1", "x0"]] * 5
+    assert f.attention_digits(one).verdict == f.REPRODUCED
+    assert f.attention_digits([["x0", "x1", "x1", "both"]] * 5).verdict == f.PARTLY  # most, not every head
+    assert f.attention_digits([["both", "both", "x0", "both"]] * 5).verdict == f.DIFFERS
+    assert f.attention_digits([["x0", "x0", "x0", "x0"]] * 5).verdict == f.PARTLY  # x1 never read
+    assert f.attention_digits([]).reason == "size"
+    assert f.attention_digits(one[:3]).reason == "size"
+
+
+def _four(n_eff: float, n_key: int) -> dict:
+    return {"n_eff": n_eff, "n_key": n_key}
 
 
 def test_key_freqs():
-    assert f.key_freqs([5], [14, 16], [0]).verdict == f.REPRODUCED
-    assert f.key_freqs([5], [3], [0]).verdict == f.DIFFERS
-    assert f.key_freqs([5], [14], [2]).verdict == f.DIFFERS
-    assert f.key_freqs([], [14], [0]).verdict == f.UNTESTABLE
+    nanda = [_four(3 + k / 10, 5) for k in range(5)]
+    miiii = [_four(8 + k / 10, 9) for k in range(5)]
+    basis = [_four(10, 0)] * 3
+    assert f.key_freqs(nanda, miiii, basis).verdict == f.REPRODUCED
+    assert f.key_freqs(nanda, miiii, [_four(10, 2)] * 3).verdict == f.PARTLY
+    assert f.key_freqs(miiii, nanda, [_four(10, 2)] * 3).verdict == f.PARTLY  # only "nanda has 1-10" holds
+    assert f.key_freqs([_four(9, 20)] * 5, nanda, [_four(10, 2)] * 3).verdict == f.DIFFERS
+    assert f.key_freqs([], miiii, basis).reason == "size"
 
 
 def test_omega_spike():
-    e = [256, 1024, 4096, 16384, 65536]
-    assert f.omega_spike(e, [[0, 0, 10, 18, 10]]).verdict == f.REPRODUCED
-    assert f.omega_spike(e, [[20, 15, 10, 5, 2]]).verdict == f.DIFFERS
-    assert f.omega_spike(e, []).verdict == f.UNTESTABLE
+    e = [0, 256, 1024, 4096, 16384, 65536]
+    spike = [[0, 0, 0, 10, 18, 10]] * 5
+    c = f.omega_spike(e, spike)
+    assert c.verdict == f.REPRODUCED and c.p == pytest.approx(1 / 32)
+    assert f.omega_spike(e, spike[:4] + [[20, 15, 10, 5, 2, 1]]).verdict == f.DIFFERS  # 4/5: p = 6/32
+    assert f.omega_spike(e, [[0] * 6] * 5).verdict == f.DIFFERS
+    assert f.omega_spike(e, spike, grokked=False).reason == "budget"
+    assert f.omega_spike(e, spike[:2]).reason == "size"
+    assert f.omega_spike(e[:2], [[0, 1]] * 5).reason == "size"
 
 
 def test_lambda_zero():
-    assert f.lambda_zero([1, 2, 3], [1, None, None]).verdict == f.REPRODUCED
-    assert f.lambda_zero([1, 2, 3], [1, 2, 3]).verdict == f.DIFFERS
-    assert f.lambda_zero([None, None], [None, None]).verdict == f.UNTESTABLE
+    full, none_ = [[1, 2, 3]] * 5, [[1, N, N]] * 5
+    assert f.lambda_zero(full, none_).verdict == f.REPRODUCED
+    assert f.lambda_zero(full, [[1, 2, 3]] * 5).verdict == f.DIFFERS
+    assert f.lambda_zero([[1, 2, N]] * 5, [[1, 2, N]] * 5).verdict == f.PARTLY  # never full, but not fewer
+    assert f.lambda_zero([[N, N]] * 5, [[N, N]] * 5).reason == "budget"
+    assert f.lambda_zero(full, []).reason == "size"
 
 
 def test_dropout_zero():
     qs = [2, 3, 5, 7]
-    assert f.dropout_zero(qs, [5, 9, None, None], [1, 1, 1, 1]).verdict == f.REPRODUCED
-    assert f.dropout_zero(qs, [5, 9, 30, None], [1, 1, 1, 1]).verdict == f.DIFFERS
-    assert f.dropout_zero([2], [5], [1]).verdict == f.UNTESTABLE
+    base = [[5, 9, 30, 40]] * 5
+    over = [[5, 9, N, N]] * 5
+    ones = [[1.0] * 4] * 5
+    assert f.dropout_zero(qs, base, over, ones).verdict == f.REPRODUCED
+    assert f.dropout_zero(qs, base, [[N, N, N, N]] * 5, ones).verdict == f.PARTLY  # q = 2, 3 do not grok
+    assert f.dropout_zero(qs, base, base, ones).verdict == f.PARTLY  # q = 2, 3 grok; nothing else holds
+    assert f.dropout_zero(qs, base, [[N, N, 30, 40]] * 5, ones).verdict == f.DIFFERS
+    assert f.dropout_zero(qs, [[5, 9, N, N]] * 5, over, ones).reason == "budget"
+    assert f.dropout_zero([2], [[5]], [[5]], [[1.0]]).reason == "size"
 
 
 def test_masked_first():
-    g = [None, None, None, None, 10, 12, 15, 20, 40, 45, 50]
-    assert f.masked_first(QS, g).verdict == f.REPRODUCED
-    g2 = [None, None, None, None, 10, 12, 15, 60, 40, 45, 50]
-    assert f.masked_first(QS, g2).verdict == f.DIFFERS
-    assert f.masked_first(QS[:6], g[:6]).verdict == f.UNTESTABLE  # no q = 17, 19
-    assert f.masked_first(QS[:8], g[:8]).verdict == f.REPRODUCED  # p = 23: nothing above 19
-    assert f.masked_first(QS[:8], g[:7] + [None]).verdict == f.DIFFERS
+    g = [N, N, N, N, 10, 12, 15, 20, 40, 45, 50]
+    assert f.masked_first(QS, [g] * 3).verdict == f.REPRODUCED
+    g2 = [N, N, N, N, 10, 12, 15, 60, 40, 45, 50]
+    assert f.masked_first(QS, [g2] * 3).verdict == f.DIFFERS
+    assert f.masked_first(QS, [g, g2, g2]).verdict == f.DIFFERS  # 1 of 3: not in at least half
+    c = f.masked_first(QS[:8], [g[:8]] * 3)  # p = 23: the loss holds only q = 11 ... 19
+    assert c.verdict == f.UNTESTABLE and c.reason == "size" and c.p is None
+    assert f.masked_first(QS, [[N] * len(QS)] * 3).reason == "budget"
+    assert f.masked_first(QS, []).reason == "size"
 
 
-def test_table_shape():
-    t = f.table([f.key_freqs([5], [14], [0])])
-    assert set(t["claims"][0]) == {"id", "study", "measured", "verdict"}
+def test_masked_speedup():
+    qs = QS[:8]
+    miiii = [[1, 2, 4, 8, 900, 1000, 1100, 1200]] * 5
+    fast = [[N, N, N, N, 100, 110, 120, 130]] * 3
+    c = f.masked_speedup(qs, miiii, fast)
+    assert c.verdict == f.REPRODUCED and c.n == 8 and c.p == pytest.approx(1 / 56)
+    slow = [[N, N, N, N, 5000, N, N, N]] * 3
+    assert f.masked_speedup(qs, miiii, slow).verdict == f.DIFFERS
+    assert f.masked_speedup(qs, [[1, 2, 4, 8, N, N, N, N]] * 5, [[N] * 8] * 3).reason == "budget"
+    assert f.masked_speedup(qs[:4], miiii, fast).reason == "size"
+    assert f.masked_speedup(qs, miiii, []).reason == "size"
+    assert f.masked_speedup(qs, miiii[:2], fast[:2]).reason == "size"
+
+
+def test_every_verdict_is_one_of_four_and_serialises():
+    c = f.key_freqs([_four(3, 5)] * 5, [_four(8, 9)] * 5, [_four(10, 0)])
+    d = f.table([c])["claims"][0]
+    assert {"id", "study", "measured", "verdict", "n", "p"} <= set(d) and d["verdict"] in f.VERDICTS
+    assert d["n"] == 10 and isinstance(d["p"], float) and len(d["interval"]) == 2
+
+
+# ---- the run set and the entry point --------------------------------------------------------
+
+
+def test_run_set_seeds_and_splits():
+    for preset_name in ("quick", "paper"):
+        sets = run_set(preset_name)
+        grid, roles = sets["main"]
+        by: dict[str, list] = {}
+        for role, cfg in zip(roles, grid.runs):
+            by.setdefault(group(role), []).append(cfg)
+        for name in ("miiii", "miiii lambda=0", "dropout=0"):
+            assert len(by[name]) >= 5
+            assert len({c.split_seed for c in by[name]}) == len(by[name])
+            assert all(c.split_seed == c.seed for c in by[name])
+        assert len(by["masked"]) >= 3 and len(by["basis"]) >= 3
+        assert all(c.lambda_ == 0 for c in by["miiii lambda=0"]) and all(c.dropout == 0 for c in by["dropout=0"])
+        assert "split_seed" in grid.varying
+        ngrid, nroles = sets["nanda"]
+        assert len(ngrid.runs) >= 5 and nroles[4] == "nanda seed 4"
+        assert len({c.split_seed for c in ngrid.runs}) == len(ngrid.runs)
+    assert run_set("quick")["main"][1][:2] == ["miiii seed 0", "miiii seed 1"]
+    assert "dropout=0 seed 2" in run_set("quick")["main"][1]
+    assert SEEDS["smoke"]["miiii"] == SEEDS["smoke"]["nanda"] == 2  # smoke: fewer, to keep tests fast
+
+
+def _run(grok, corr=-0.6, reads=("x0", "x1"), n_eff=8.0, n_key=9, train=None):
+    return {"grok_epoch": grok, "pos_emb_corr": corr, "attention": {"reads": list(reads)},
+            "fourier": {"n_eff": n_eff, "n_key": n_key}, "final_train_acc": train or [1.0] * len(grok),
+            "omega": {"epochs": [0, 1, 2, 3], "count_calibrated": [0, 3, 5, 1]}, "config": {"p": 23}}
+
+
+def test_claims_entry_point_and_html():
+    qs = QS[:8]
+    roles, runs = [], []
+    for name, n in (("miiii", 5), ("miiii lambda=0", 5), ("dropout=0", 5), ("masked", 3), ("basis", 3)):
+        for s in range(n):
+            roles.append(f"{name} seed {s}")
+            runs.append(_run([1, 2, 4, 8, 20, 21, 22, 23] if name == "miiii" else [1, 2, N, N, N, N, N, N]))
+    runs[-1] = {k: v for k, v in runs[-1].items() if k not in ("fourier", "pos_emb_corr", "attention")}  # diverged
+    main = {"subtasks": qs, "p": 23, "runs": runs}
+    nanda = {"subtasks": [23], "runs": [_run([5], 0.9, n_eff=3.0, n_key=5) for _ in range(5)]}
+    out = claims(main, roles, nanda)
+    ids = [c.id for c in out]
+    assert len(set(ids)) == len(ids) == 12 and all(c.verdict in f.VERDICTS for c in out)
+    by = {c.id: c for c in out}
+    assert by["masked_first"].reason == "size" and by["lambda_zero"].verdict == f.REPRODUCED
+    page = fidelity_html(out, "quick", 1.0)
+    for colour in ("#1a7f37", "#9a6700", "#b42318", "#57606a"):
+        assert colour in page or colour not in {c.verdict for c in out}
+    assert "masked_speedup" in page and "<th>p</th>" in page
