@@ -1,7 +1,7 @@
 """The package's layers are one-way: no module imports a layer above its own, no import cycle.
 
 Bottom up: config; tasks, optim; model; measures; train; store; runner; analysis; plots;
-report; pipelines, sweep; cli. Read from the source with ``ast`` (nothing is imported), so
+report; pipelines, sweep, interop; cli. Read from the source with ``ast`` (nothing is imported), so
 lazy imports inside functions count too.
 """
 
@@ -12,7 +12,7 @@ import miiii
 
 SRC = Path(miiii.__file__).parent
 LAYERS = ["config", ("tasks", "optim"), "model", "measures", "train", "store", "runner", "analysis",
-          "plots", "report", ("pipelines", "sweep"), "cli"]
+          "plots", "report", ("pipelines", "sweep", "interop"), "cli"]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in ((layer,) if isinstance(layer, str) else layer)}
 
 

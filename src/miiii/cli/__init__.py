@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..config import ConfigError
-from . import analyze, reproduce, sweep, train
+from . import analyze, export, reproduce, sweep, train
 
-COMMANDS = [train, analyze, reproduce, sweep]
+COMMANDS = [train, analyze, reproduce, sweep, export]
 
 
 def build_parser() -> argparse.ArgumentParser:
