@@ -60,3 +60,19 @@ def test_illustration_primes():
 
     from miiii.plots.illustrations import is_prime
     assert np.flatnonzero(is_prime(np.arange(30))).tolist() == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
+
+
+def test_figures_in_pdf_are_byte_identical_on_rerun(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        r = subprocess.run(CLI + ["figures", "--out", str(out), "--p", "11", "--format", "pdf,svg"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    pdfs = sorted(p.name for p in a.glob("*.pdf"))
+    assert pdfs and not list(a.glob("*.png"))
+    for name in pdfs:
+        assert (a / name).read_bytes()[:5] == b"%PDF-"
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    r = subprocess.run(CLI + ["figures", "--out", str(a), "--format", "jpg"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip() == \
+        "miiii: error: --format: expected a comma-separated list of svg, png, pdf, got 'jpg'"

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                              "0, powers of two and the last epoch are kept")
     a.add_argument("--run", type=int, dest="run_index", metavar="I", help="only run I of a multi-run (default: every run)")
     a.add_argument("--no-figures", action="store_true", help="numbers only")
+    a.add_argument("--format", default="svg,png", metavar="LIST",
+                   help="figure formats among svg, png, pdf (default svg,png; png is always written: the report "
+                        "embeds it; PDFs carry no date, so reruns are byte-identical)")
     a.set_defaults(run=_run_analyze)
 
     f = sub.add_parser("figures", help="draw the study's illustrations (polar plots, input and target grids)")
@@ -25,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--p", type=int, default=113, help="polar plots show every n < p^2 (default 113)")
     f.add_argument("--grid-p", type=int, default=11, help="p of the input/target grids (default 11)")
     f.add_argument("--primes", default="2,3,5,7", help="primes whose multiples are highlighted (default 2,3,5,7)")
+    f.add_argument("--format", default="svg,png", metavar="LIST", help="formats among svg, png, pdf (default svg,png)")
     f.set_defaults(run=_run_figures)
 
     r = sub.add_parser("report", help="one self-contained HTML page for one or several runs",
@@ -41,7 +45,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
     if args.epoch is not None and args.epoch < 0:
         raise ConfigError(f"--epoch: expected a non-negative epoch, got {args.epoch}")
-    doc = write_analysis(args.run_dir, args.epoch, args.run_index, figures=not args.no_figures)
+    doc = write_analysis(args.run_dir, args.epoch, args.run_index, figures=not args.no_figures,
+                         formats=_formats(args.format))
     out = Path(args.run_dir) / "analysis"
     print(f"{out / 'analysis.json'}: {len(doc['runs'])} run(s) at epoch {doc['epoch']}")
     for n in doc["runs"]:
@@ -64,13 +69,15 @@ def _run_figures(args: argparse.Namespace) -> int:
         raise ConfigError(f"--primes: expected comma-separated integers, got {args.primes!r}") from None
     if args.p < 2 or args.grid_p < 3 or args.grid_p > 60:
         raise ConfigError("--p must be >= 2 and --grid-p between 3 and 60")
+    formats = _formats(args.format)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: {out} exists and is not a directory")
     for name, fig in illustrations(args.p, args.grid_p, qs).items():
-        for ext, data in render(fig).items():
+        written = render(fig, formats)
+        for ext, data in written.items():
             atomic_write(out / f"{name}.{ext}", data)
-        print(f"{out / name}.svg, .png")
+        print(f"{out / name}: " + ", ".join(f".{ext}" for ext in written))
     return 0
 
 
@@ -80,3 +87,12 @@ def _run_report(args: argparse.Namespace) -> int:
     path = write_report(args.run_dirs, args.out)
     print(f"{path}: {path.stat().st_size / 1e6:.2f} MB, {len(args.run_dirs)} run dir(s)")
     return 0
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from ..plots.style import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ValueError as e:
+        raise ConfigError(f"--format: {e}") from None

@@ -151,8 +151,12 @@ def analyze_run(run_dir: str | Path, epoch: int | None = None, run: int | None =
 
 
 def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | None = None,
-                   figures: bool = True) -> dict[str, Any]:
-    """Compute, draw and write RUN/analysis/analysis.json and RUN/analysis/figures/."""
+                   figures: bool = True, formats: tuple[str, ...] = ("svg", "png")) -> dict[str, Any]:
+    """Compute, draw and write RUN/analysis/analysis.json and RUN/analysis/figures/.
+
+    Figures are written in ``formats`` plus PNG, which the report embeds.
+    """
+    formats = tuple(dict.fromkeys((*formats, "png")))
     rd = RunDir(run_dir)
     head, results = compute_run(rd, epoch, run)
     out = rd.path / "analysis"
@@ -162,7 +166,7 @@ def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | Non
             files = {}
             only = ["curves"] if "fourier" not in r.numbers else None  # diverged: no parameters to draw
             for name, fig in all_figures(r.numbers, r.arrays, only):
-                for ext, data in render(fig).items():
+                for ext, data in render(fig, formats).items():
                     path = out / "figures" / f"{name}_run{r.numbers['run']}.{ext}"
                     atomic_write(path, data)
                     files.setdefault(name, {})[ext] = str(path.relative_to(out))

@@ -44,13 +44,28 @@ def figure(nrows: int = 1, ncols: int = 1, height: float = 3.2, width: float = W
     return fig, axes
 
 
-def render(fig: Figure) -> dict[str, bytes]:
-    """The figure as SVG and PNG bytes (the caller writes them)."""
+FORMATS = ("svg", "png", "pdf")
+# No creation date and a fixed producer, so re-drawing the same numbers gives the same bytes.
+_METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None, "Producer": "miiii"},
+             "png": {"Software": None}}
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``svg,png,pdf`` -> a tuple of formats; ValueError naming the bad one."""
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"expected a comma-separated list of {', '.join(FORMATS)}, got {text!r}")
+    return formats
+
+
+def render(fig: Figure, formats: tuple[str, ...] = ("svg", "png")) -> dict[str, bytes]:
+    """The figure's bytes per format (the caller writes them); byte-identical across reruns."""
     out = {}
-    with matplotlib.rc_context(RC):
-        for ext in ("svg", "png"):
+    with matplotlib.rc_context(RC | {"svg.hashsalt": "miiii", "pdf.compression": 6}):
+        for ext in formats:
             buf = io.BytesIO()
-            fig.savefig(buf, format=ext, metadata={"Date": None} if ext == "svg" else None)
+            fig.savefig(buf, format=ext, metadata=_METADATA[ext])
             out[ext] = buf.getvalue()
     return out
 

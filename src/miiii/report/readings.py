@@ -39,7 +39,7 @@ def grokked(n: Numbers) -> list[int]:
 
 def key_numbers(n: Numbers) -> list[tuple[str, str]]:
     """(label, value) rows: the numbers a reader compares across runs."""
-    rows = [("diverged at epoch", "no" if n.get("diverged_epoch") is None else f"DIVERGED at {n['diverged_epoch']}")]
+    rows = [("diverged", "no" if n.get("diverged_epoch") is None else f"DIVERGED at epoch {n['diverged_epoch']}")]
     if "fourier" not in n:  # a diverged run has curves only
         return rows + [("mean final validation accuracy", f"{_mean(n['final_valid_acc']):.3f}")]
     return rows + _key_numbers(n)
