@@ -20,6 +20,10 @@ from typing import Any
 
 TASKS = ("miiii", "nanda", "basis", "masked", "divisible")
 FILTERS = ("ema", "ma", "none")
+# Where miiii's defaults differ from the study's code, the study's choice is the second value
+# (docs/study.md, "Differences"): init, dropout_mask, readout, ema_start.
+CHOICES = {"init": ("fan_in", "study"), "dropout_mask": ("example", "batch"), "readout": ("eq", "first"),
+           "ema_start": ("first", "zero")}
 
 # Parameters a multi-run may vary: none of them changes an array shape.
 SAME_SHAPE_TASKS = ("miiii", "basis", "masked")
@@ -58,6 +62,10 @@ class Config:
     omega_k: float = 2.0
     chunk: int = 256
     ckpt_every: int = 0
+    init: str = "fan_in"
+    dropout_mask: str = "example"
+    readout: str = "eq"
+    ema_start: str = "first"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -141,6 +149,8 @@ class Config:
         need(self.log_linear >= 0 and self.log_log >= 0, "log_linear", "counts >= 0")
         need(self.omega_k > 0, "omega_k", "a positive number")
         need(self.chunk >= 1, "chunk", "a positive integer")
+        for name, options in CHOICES.items():
+            need(getattr(self, name) in options, name, f"one of {', '.join(options)}")
         need(self.ckpt_every >= 0, "ckpt_every", "an integer >= 0 (0: checkpoints at powers of two only)")
         n = self.p * self.p
         n_train = int(round(self.train_frac * n))

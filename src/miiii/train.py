@@ -157,7 +157,7 @@ def _place(tree, n_runs: int, axis: int = 0):
 
 
 def _optimizer(cfg: Config, h: Hyper) -> optax.GradientTransformation:
-    return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window)
+    return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window, cfg.ema_start)
 
 
 def init_state(s: Setup) -> State:

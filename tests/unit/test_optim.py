@@ -23,6 +23,20 @@ def test_ema_closed_form_two_steps():
         np.testing.assert_allclose(u2[k], G2[k] + lam * e2, rtol=1e-6)
 
 
+def test_ema_from_zero_closed_form_two_steps():
+    """The study's code: the EMA starts at zero, so the first step carries (1 - alpha) g_1."""
+    lam, a = 0.7, 0.9
+    tx = grokfast_ema(lam, a, from_zero=True)
+    st = tx.init(G1)
+    u1, st = tx.update(G1, st)
+    u2, st = tx.update(G2, st)
+    for k in G1:
+        e1 = (1 - a) * G1[k]
+        e2 = a * e1 + (1 - a) * G2[k]
+        np.testing.assert_allclose(u1[k], G1[k] + lam * e1, rtol=1e-6)
+        np.testing.assert_allclose(u2[k], G2[k] + lam * e2, rtol=1e-6)
+
+
 def test_ma_closed_form_two_steps_and_window():
     lam = 2.0
     tx = grokfast_ma(lam, window=2)

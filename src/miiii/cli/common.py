@@ -30,6 +30,10 @@ PARAM_HELP = {
     "log_log": "number of logarithmically spaced logged epochs",
     "omega_k": "omega threshold: mean + k std of each neuron's spectrum",
     "chunk": "epochs per compiled chunk between host syncs",
+    "init": "fan_in: N(0, 1/fan_in) | study: Glorot normal, as the study's code",
+    "dropout_mask": "example: one mask per example | batch: one per step for the whole batch (study's code)",
+    "readout": "eq: logits read at '=' | first: at position 0, as the study's code",
+    "ema_start": "first: GrokFast EMA starts at the first gradient | zero: from zeros (study's code)",
     "ckpt_every": "also keep parameters every N epochs (0: only 0, powers of two and the last)",
 }
 
