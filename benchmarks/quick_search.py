@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 from miiii import train
-from miiii.measures.grok import grok_epochs
 from miiii.config import parse_overrides, preset
+from miiii.measures.grok import grok_epochs
 
 
 def main(argv: list[str]) -> None:

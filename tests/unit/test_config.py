@@ -38,7 +38,7 @@ def test_grid_is_the_full_product():
     g = parse_overrides(preset("smoke"), ["seed=0,1,2,3", "lambda=0,0.5"])
     runs = g.runs
     assert len(runs) == 8
-    assert {(r.seed, r.lambda_) for r in runs} == {(s, l) for s in range(4) for l in (0.0, 0.5)}
+    assert {(r.seed, r.lambda_) for r in runs} == {(s, lam) for s in range(4) for lam in (0.0, 0.5)}
     assert g.varying == ["seed", "lambda"]
 
 
