@@ -57,9 +57,25 @@ def _fan_in(name: str, shape: tuple[int, ...]) -> int:
     return shape[-2]
 
 
-def init(key: PRNGKeyArray, task: Task, d_model: int, n_heads: int, depth: int) -> Params:
+INITS = ("fan_in", "study")
+
+
+def init(key: PRNGKeyArray, task: Task, d_model: int, n_heads: int, depth: int, scheme: str = "fan_in") -> Params:
+    """Parameters with TransformerLens names.
+
+    ``fan_in``: every matrix N(0, 1/fan_in), so the residual stream starts at unit scale.
+    ``study``: Glorot normal (JAX's ``glorot_normal``: truncated normal, variance
+    2/(fan_in + fan_out), fans from the last two axes times the leading ones), as the study's
+    code initialises its matrices; on the same shapes except W_U, which the study lays out as
+    (primes, d_model, p) and miiii as one (d_model, sum q) block.
+    """
     shapes = param_shapes(task.p + 1, d_model, n_heads, depth, task.n_out)
     keys = jax.random.split(key, len(shapes))
+    if scheme == "study":
+        glorot = jax.nn.initializers.glorot_normal()
+        return {name: glorot(k, shape, jnp.float32) for k, (name, shape) in zip(keys, shapes.items())}
+    if scheme != "fan_in":
+        raise ValueError(f"init: expected one of {', '.join(INITS)}, got {scheme!r}")
     return {name: jax.random.normal(k, shape, jnp.float32) / math.sqrt(_fan_in(name, shape))
             for k, (name, shape) in zip(keys, shapes.items())}
 
@@ -92,11 +108,13 @@ def forward(
     key: PRNGKeyArray | None = None,
     dropout: Array | float = 0.0,
     with_cache: bool = False,
+    readout: int = -1,
 ) -> tuple[Float[Array, " n_out"], Cache]:
     """Logits at ``=`` for one example; ``key`` given means training (dropout on).
 
     Returns ``(logits, cache)``; the cache (empty unless ``with_cache``) holds activations
-    under TransformerLens hook names. In the last block, positions are the one query ``=``.
+    under TransformerLens hook names. In the last block, positions are the one query ``=``,
+    or the position ``readout`` names (0: the first token, where the study's code reads).
     """
     cache: Cache = {}
     keep = (lambda name, v: cache.__setitem__(name, v)) if with_cache else (lambda name, v: None)
@@ -112,7 +130,7 @@ def forward(
         last = layer == depth - 1
         # The last block carries the one query as a vector, with no size-1 axis: such an axis
         # gets layouts that make XLA's CPU backward transpose slowly. Hooks keep the axis.
-        queries = -1 if last else slice(None)
+        queries = readout if last else slice(None)
         hook = (lambda name, v, axis: keep(name, jnp.expand_dims(v, axis))) if last else (
             lambda name, v, axis: keep(name, v))
         q_in = resid[queries]
@@ -186,6 +204,12 @@ def per_subtask_loss_acc(
     return loss, acc
 
 
-def batched_forward(params: Params, x: Int[Array, "batch 3"], with_cache: bool = False) -> tuple[Array, Any]:
+def batched_forward(params: Params, x: Int[Array, "batch 3"], with_cache: bool = False,
+                    readout: int = -1) -> tuple[Array, Any]:
     """Deterministic (eval-mode) forward over a batch."""
-    return jax.vmap(lambda xi: forward(params, xi, with_cache=with_cache))(x)
+    return jax.vmap(lambda xi: forward(params, xi, with_cache=with_cache, readout=readout))(x)
+
+
+def readout_position(name: str) -> int:
+    """The position logits are read at: ``eq`` (the ``=`` token) or ``first`` (the study's code)."""
+    return {"eq": -1, "first": 0}[name]

@@ -165,26 +165,35 @@ def init_state(s: Setup) -> State:
 
     def one(seed: Array, h: Hyper) -> State:
         init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
-        params = model.init(init_key, s.task, cfg.d_model, cfg.n_heads, cfg.depth)
+        params = model.init(init_key, s.task, cfg.d_model, cfg.n_heads, cfg.depth, cfg.init)
         return State(params, _optimizer(cfg, h).init(params), train_key)
 
     seeds = jnp.asarray([r.seed for r in s.runs], jnp.uint32)
     return _place(jax.jit(jax.vmap(one))(seeds, s.hyper), s.n_runs)
 
 
-def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task: tasks.Task) -> Array:
+def train_logits(params: model.Params, x: Int[Array, "batch 3"], key: Array | None, dropout: Array,
+                 cfg: Config) -> Float[Array, "batch n_out"]:
+    """Training-mode logits of a batch (dropout on when ``key`` is given)."""
+    at = model.readout_position(cfg.readout)
     if key is None:
-        logits = jax.vmap(lambda x: model.forward(params, x)[0])(d.x_train)
-    else:
-        keys = jax.random.split(key, d.x_train.shape[0])  # an independent mask per example
-        logits = jax.vmap(lambda x, k: model.forward(params, x, k, dropout)[0])(d.x_train, keys)
+        return jax.vmap(lambda xi: model.forward(params, xi, readout=at)[0])(x)
+    if cfg.dropout_mask == "batch":  # the study's code: one mask per step, shared by every example
+        return jax.vmap(lambda xi: model.forward(params, xi, key, dropout, readout=at)[0])(x)
+    keys = jax.random.split(key, x.shape[0])  # an independent mask per example
+    return jax.vmap(lambda xi, k: model.forward(params, xi, k, dropout, readout=at)[0])(x, keys)
+
+
+def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task: tasks.Task,
+          cfg: Config) -> Array:
+    logits = train_logits(params, d.x_train, key, dropout, cfg)
     loss, _ = model.per_subtask_loss_acc(logits, d.y_train, task)
     return (loss.mean(0) * d.weights).sum() / d.weights.sum()
 
 
 def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper) -> tuple[State, Array]:
     key, sub = jax.random.split(state.key)
-    grads = jax.grad(_loss)(state.params, d, sub if use_dropout else None, h.dropout, s.task)
+    grads = jax.grad(_loss)(state.params, d, sub if use_dropout else None, h.dropout, s.task, s.cfg)
     updates, opt_state = _optimizer(s.cfg, h).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     norms = jnp.stack([jnp.linalg.norm(grads[m]) for m in s.matrices])
@@ -203,12 +212,13 @@ def evaluate(s: Setup, params: model.Params, d: Data, record_omega: bool = True
     """Eval-mode metrics on both splits and omega counts (zeros if not recorded), for one run."""
     cfg = s.cfg
     x_all = jnp.asarray(tasks.inputs(cfg.p))
-    logits, cache = jax.vmap(lambda x: model.forward(params, x, with_cache=record_omega))(x_all)
+    at = model.readout_position(cfg.readout)
+    logits, cache = jax.vmap(lambda x: model.forward(params, x, with_cache=record_omega, readout=at))(x_all)
     loss, acc = model.per_subtask_loss_acc(logits, d.y_all, s.task)
     metrics = _split_metrics(loss, acc, d.is_train)
     if not record_omega:
         return metrics, jnp.zeros(cfg.p // 2 + 1, jnp.int32)
-    post = cache[f"blocks.{cfg.depth - 1}.mlp.hook_post"][:, 0, :]  # (p^2, d_mlp) at "="
+    post = cache[f"blocks.{cfg.depth - 1}.mlp.hook_post"][:, 0, :]  # (p^2, d_mlp) at the readout position
     grids = post.T.reshape(-1, cfg.p, cfg.p)
     return metrics, omega.active_counts(grids, cfg.omega_k)
 

@@ -64,6 +64,36 @@ def test_init_scale_is_one_over_fan_in():
     assert float(jnp.std(params["blocks.0.mlp.W_out"])) == pytest.approx(1024**-0.5, rel=0.02)
 
 
+def test_study_init_is_glorot_normal():
+    task = tasks.task_of(Config.make(p=31))
+    params = model.init(jax.random.PRNGKey(0), task, 256, 4, 1, "study")
+    assert float(jnp.std(params["W_E"])) == pytest.approx((2 / (32 + 256)) ** 0.5, rel=0.03)
+    assert float(jnp.std(params["blocks.0.mlp.W_in"])) == pytest.approx((2 / (256 + 1024)) ** 0.5, rel=0.02)
+    with pytest.raises(ValueError, match="init"):
+        model.init(jax.random.PRNGKey(0), task, 256, 4, 1, "he")
+
+
+def test_readout_first_reads_the_first_position_and_sees_every_token():
+    """The study's code reads the logits at position 0; with one block that query attends to all three."""
+    task = tasks.task_of(Config.make(p=11))
+    params = model.init(jax.random.PRNGKey(1), task, 32, 2, 1)
+    x = jnp.array([3, 4, 11])
+    first, cache = model.forward(params, x, readout=0, with_cache=True)
+    eq, _ = model.forward(params, x)
+    assert not np.allclose(first, eq)
+    pattern = cache["blocks.0.attn.hook_pattern"]  # (heads, 1 query, 3 keys)
+    assert pattern.shape == (2, 1, 3) and float(pattern[:, 0, 1:].min()) > 0
+    # the same logits by hand: embed, attention from position 0 over all tokens, MLP, unembed
+    r = params["W_E"][x] + params["W_pos"]
+    q = jnp.einsum("d,hde->he", r[0], params["blocks.0.attn.W_Q"])
+    k = jnp.einsum("kd,hde->hke", r, params["blocks.0.attn.W_K"])
+    v = jnp.einsum("kd,hde->hke", r, params["blocks.0.attn.W_V"])
+    a = jax.nn.softmax(jnp.einsum("he,hke->hk", q, k) / np.sqrt(16), -1)
+    mid = r[0] + jnp.einsum("hk,hke,hed->d", a, v, params["blocks.0.attn.W_O"])
+    out = mid + jax.nn.relu(mid @ params["blocks.0.mlp.W_in"]) @ params["blocks.0.mlp.W_out"]
+    np.testing.assert_allclose(first, out @ params["W_U"], rtol=1e-5, atol=1e-5)
+
+
 def test_dropout_masks_differ_across_examples():
     task = tasks.task_of(Config.make(p=11))
     params = model.init(jax.random.PRNGKey(0), task, 64, 4, 1)

@@ -66,3 +66,17 @@ def test_checkpoint_epochs_add_evenly_spaced_ones_and_chunks_end_there():
     assert train.checkpoint_epochs(cfg) == [0, 1, 2, 4, 8, 10, 16, 20, 30, 32, 40, 50, 60, 64]
     assert set(train.checkpoint_epochs(cfg)) - {0} <= set(train.chunk_ends(cfg, 0))
     assert train.checkpoint_epochs(preset("smoke")) == [0, 1, 2, 4, 8, 16, 32, 64]
+
+
+def test_dropout_mask_batch_shares_one_mask_across_examples():
+    """dropout_mask=batch (the study's code): one key per step, so equal inputs get equal logits."""
+    import jax
+
+    from miiii import model, tasks
+
+    x = np.tile(np.array([[3, 4, 11]], np.int32), (8, 1))
+    for mode, distinct in (("batch", 1), ("example", 8)):
+        cfg = parse_overrides(preset("smoke"), [f"dropout_mask={mode}"]).base
+        params = model.init(jax.random.PRNGKey(0), tasks.task_of(cfg), cfg.d_model, cfg.n_heads, cfg.depth)
+        logits = np.asarray(train.train_logits(params, x, jax.random.PRNGKey(3), 0.5, cfg))
+        assert len({tuple(np.round(row, 5)) for row in logits}) == distinct, mode
