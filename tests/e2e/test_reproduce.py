@@ -57,3 +57,20 @@ def test_reproduce_smoke_end_to_end(tmp_path):
     assert r2.returncode == 0, r2.stderr
     assert [c["verdict"] for c in json.loads((out / "fidelity.json").read_text())["claims"]] == \
         [c["verdict"] for c in doc["claims"]]
+
+
+@pytest.mark.slow
+def test_reproduce_out_of_budget_is_reported_incomplete(tmp_path):
+    out = tmp_path / "rep"
+    r = subprocess.run([sys.executable, "-m", "miiii.cli", "reproduce", "--preset", "smoke", "--out", str(out),
+                        "--quiet", "--budget-seconds", "0.001"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "INCOMPLETE" in r.stdout
+    doc = json.loads((out / "fidelity.json").read_text())
+    assert doc["complete"] is False and doc["claims"] == []
+    assert 0 < doc["epochs_reached"]["main"] < doc["epochs"]["main"]
+    assert not (out / "runs" / "main" / "summary.json").exists()
+    assert (out / "runs" / "main" / "checkpoints" / "state.safetensors").exists()  # re-running resumes
+    bad = subprocess.run([sys.executable, "-m", "miiii.cli", "reproduce", "--preset", "smoke", "--out",
+                          str(out), "--budget-seconds", "-1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("miiii: error: --budget-seconds")

@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quick (minutes on a CPU), paper (the study's settings, for a GPU), smoke (seconds)")
     p.add_argument("--out", required=True, help="output directory; re-running resumes it")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--budget-seconds", type=float, metavar="S",
+                   help="stop training at the first chunk boundary after S seconds (state saved; re-run to "
+                        "resume); unfinished run directories are reported as incomplete, never judged")
     p.set_defaults(run=run)
 
 
@@ -24,8 +27,14 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ConfigError(f"--out: {args.out} exists and is not a directory")
+    if args.budget_seconds is not None and args.budget_seconds <= 0:
+        raise ConfigError(f"--budget-seconds: expected a positive number of seconds, got {args.budget_seconds:g}")
     log = None if args.quiet else (lambda line: print(f"[reproduce] {line}", file=sys.stderr))
-    doc = reproduce(args.preset, args.out, log=log, progress=None if args.quiet else progress_bar)
+    doc = reproduce(args.preset, args.out, log=log, progress=None if args.quiet else progress_bar,
+                    budget_seconds=args.budget_seconds)
+    if not doc["complete"]:
+        print(f"{args.out}: preset {args.preset}, INCOMPLETE after {doc['seconds']:.0f} s: {doc['incomplete']}")
+        return 0
     width = max(len(c["id"]) for c in doc["claims"])
     print(f"{args.out}: preset {args.preset}, {doc['seconds']:.0f} s")
     for c in doc["claims"]:

@@ -40,7 +40,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(run=_run_report)
 
 
+def _need_optuna() -> None:
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ConfigError("sweep: needs optuna (and plotly for the report), which this environment lacks: "
+                          "pip install 'optuna>=4' plotly") from None
+
+
 def _run_sweep(args: argparse.Namespace) -> int:
+    _need_optuna()
     if args.trials < 1:
         raise ConfigError(f"--trials: expected a positive integer, got {args.trials}")
     if args.workers < 1:
@@ -62,6 +71,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    _need_optuna()
     from ..sweep import open_storage, open_study, redact, write_report
 
     study = open_study(open_storage(args.storage, heartbeat=None), args.study)

@@ -123,33 +123,57 @@ def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float) ->
 
 
 def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | None = None,
-              progress: Callable[[int], Progress | None] | None = None) -> dict[str, Any]:
+              progress: Callable[[int], Progress | None] | None = None,
+              budget_seconds: float | None = None) -> dict[str, Any]:
     """Train (or resume, or reuse), analyse and judge the run set of a preset under ``out``.
 
     ``log`` receives one line per stage; ``progress(total_epochs)`` makes a per-run-directory
-    training progress callback. Nothing is printed here.
+    training progress callback. Nothing is printed here. With ``budget_seconds``, training
+    stops at the chunk boundary after the budget (state saved: re-running resumes); a run
+    directory that did not finish is reported as incomplete, with the epoch it reached, and no
+    claim is judged on it -- never "grokked" or "not grokked" from a run cut short.
     """
     say = log or (lambda line: None)
     out = Path(out)
+    deadline = time.monotonic() + budget_seconds if budget_seconds else None
     sets = run_set(preset_name)
     for name, (grid, _) in sets.items():  # refuse a foreign or broken directory before training
         RunDir(out / "runs" / name).check_compatible(grid)
     train_s, analyse_s = 0.0, 0.0
-    analyses = {}
+    analyses: dict[str, Any] = {}
+    reached: dict[str, int] = {}
     for name, (grid, roles) in sets.items():
         rd = out / "runs" / name
         say(f"training {name}: {len(roles)} run(s) ({', '.join(roles)})")
-        summary = train_run(grid, str(rd), progress=progress(grid.base.epochs) if progress else None)
+        summary = train_run(grid, str(rd), progress=progress(grid.base.epochs) if progress else None,
+                            deadline=deadline)
+        if not summary["complete"]:
+            reached[name] = summary["epochs_reached"]
+            train_s += summary["seconds"]
+            say(f"{name}: out of budget at epoch {reached[name]} of {grid.base.epochs}; re-run to resume")
+            continue
         train_s += summary["runs"][0]["seconds"]  # wall time of the multi-run, across resumes
+        reached[name] = summary["epochs"]
         say(f"analysing {name}")
         t0 = time.perf_counter()
         analyses[name] = write_analysis(rd)
         analyse_s += time.perf_counter() - t0
-    rows = claims(analyses["main"], sets["main"][1], analyses["nanda"])
     seconds = train_s + analyse_s
-    doc = fid.table(rows) | {"preset": preset_name, "seconds": round(seconds, 1),
-                             "train_seconds": round(train_s, 1), "analysis_seconds": round(analyse_s, 1),
-                             "runs": {n: roles for n, (_, roles) in sets.items()}}
+    timing = {"preset": preset_name, "seconds": round(seconds, 1), "train_seconds": round(train_s, 1),
+              "analysis_seconds": round(analyse_s, 1), "runs": {n: roles for n, (_, roles) in sets.items()},
+              "epochs": {n: grid.base.epochs for n, (grid, _) in sets.items()}, "epochs_reached": reached}
+    if len(analyses) < len(sets):
+        missing = ", ".join(f"{n} reached epoch {reached[n]} of {sets[n][0].base.epochs}"
+                            for n in sets if n not in analyses)
+        doc = {"complete": False, "claims": [], "incomplete": f"out of budget: {missing}; no claim judged"} | timing
+        write_json(out / "fidelity.json", doc)
+        done = [out / "runs" / n for n in analyses]
+        if done:
+            write_report(done, out / "report.html", extra_sections=[(
+                "Fidelity to the study", f"<p><b>Incomplete</b>: {html.escape(doc['incomplete'])}.</p>")])
+        return doc
+    rows = claims(analyses["main"], sets["main"][1], analyses["nanda"])
+    doc = {"complete": True} | fid.table(rows) | timing
     write_json(out / "fidelity.json", doc)
     write_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
                  extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds))])
