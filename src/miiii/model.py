@@ -91,7 +91,7 @@ def _dropout(x: Array, rate: Array | float, key: PRNGKeyArray | None) -> Array:
     return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
-def _embed_project(params: Params, x: Int[Array, 3], W: Float[Array, "head d_model d_head"],
+def _embed_project(params: Params, x: Int[Array, "3"], W: Float[Array, "head d_model d_head"],
                    positions: slice | int) -> Float[Array, "head *pos d_head"]:
     """``(W_E[x] + W_pos) @ W`` at ``positions``, as ``W_E @ W`` gathered at the tokens.
 
@@ -104,7 +104,7 @@ def _embed_project(params: Params, x: Int[Array, 3], W: Float[Array, "head d_mod
 
 def forward(
     params: Params,
-    x: Int[Array, 3],
+    x: Int[Array, "3"],
     key: PRNGKeyArray | None = None,
     dropout: Array | float = 0.0,
     with_cache: bool = False,
