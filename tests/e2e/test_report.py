@@ -14,6 +14,7 @@ import pytest
 
 from miiii.config import parse_overrides, preset
 from miiii.report import FIGURES, key_numbers, reading
+from miiii.report.figures import section_reading
 from miiii.runner import train_run
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,29 @@ def test_analysis_json_has_every_key_per_run(analysed):
     assert "run 1:" in analysed["analyze_stdout"]
 
 
+PER_SUBTASK_KEYS = {"key_freqs", "x1_freqs", "aliases", "ambiguous", "resolved", "energy", "neurons", "neuron_ids",
+                    "neurons_by_attribution", "neurons_by_features", "neuron_freqs", "shared_neurons", "loss_ks",
+                    "loss", "restricted_loss", "excluded_loss", "progress"}  # docs/analysis.md, docs/per-subtask.md
+
+
+def test_per_subtask_for_every_q_with_a_progress_curve_per_checkpoint(analysed):
+    for n in analysed["doc"]["runs"]:
+        per = n["per_subtask"]
+        assert list(per) == [str(q) for q in n["subtasks"]] == ["2", "3", "5", "7"]
+        for q, v in per.items():
+            assert set(v) == PER_SUBTASK_KEYS, set(v) ^ PER_SUBTASK_KEYS
+            assert len(v["energy"]) == int(q) // 2
+            assert set(v["ambiguous"]) == set(v["resolved"]) == set(map(str, v["key_freqs"]))
+            assert len(v["neuron_ids"]) == v["neurons"] <= min(v["neurons_by_attribution"], v["neurons_by_features"])
+            pr = v["progress"]
+            assert pr["epochs"] == n["omega"]["dominant_epochs"] == [0, 1, 2, 4, 8, 16, 32, 64]  # every checkpoint
+            assert len(pr["restricted_loss"]) == len(pr["excluded_loss"]) == len(pr["epochs"])
+            # the last checkpoint is the analysed one, whose keys the curves use
+            assert pr["restricted_loss"][-1] == pytest.approx(v["restricted_loss"], rel=1e-4, abs=1e-6)
+            assert pr["excluded_loss"][-1] == pytest.approx(v["excluded_loss"], rel=1e-4, abs=1e-6)
+            assert 0.8 < pr["restricted_loss"][0] < 1.3  # untrained: about chance (1) either way
+
+
 def test_omega_count_matches_the_recorded_table(analysed):
     import pandas as pd
     w = pd.read_parquet(analysed["run"] / "omega.parquet")
@@ -65,6 +89,9 @@ def test_omega_count_matches_the_recorded_table(analysed):
 
 def test_figures_svg_and_png_for_every_analysis(analysed):
     figs = analysed["run"] / "analysis" / "figures"
+    assert {"subtask_energy", "subtask_progress", "subtask_neurons"} <= set(FIGURES)
+    for n in analysed["doc"]["runs"]:
+        assert set(n["figures"]) == set(FIGURES) and all(set(f) == {"svg", "png"} for f in n["figures"].values())
     for name in FIGURES:
         for i in (0, 1):
             svg, png = figs / f"{name}_run{i}.svg", figs / f"{name}_run{i}.png"
@@ -84,6 +111,10 @@ def test_report_is_self_contained(analysed):
     for n in analysed["doc"]["runs"]:
         assert f"{n['pos_emb_corr']:.3f}" in page
         assert html_lib.escape(reading("fourier", n)) in page
+        assert html_lib.escape(reading("subtask_progress", n)) in page
+        assert html_lib.escape(section_reading("One basis per prime?", n)) in page
+        assert html_lib.escape(dict(key_numbers(n))["one basis per prime?"]) in page
+    assert page.count(">One basis per prime?</h2>") == 1
 
 
 def _chromium() -> str | None:

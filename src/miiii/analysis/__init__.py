@@ -2,7 +2,8 @@
 
 fourier (W_E in the real Fourier basis, key frequencies), svd, embeddings (positional
 correlation), neurons, attention, gradients, activations (a named cache over all inputs),
-summary (all of them for one model's parameters). Reading and writing run directories is
+subtasks and subtask_features (one basis per prime? per-sub-task W_E, neurons and progress
+measures, docs/per-subtask.md), summary (all of them for one model's parameters). Reading and writing run directories is
 ``miiii.pipelines``'s job.
 """
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from . import activations, attention, embeddings, fourier, gradients, neurons, summary, svd
+from . import activations, attention, embeddings, fourier, gradients, neurons, subtask_features, subtasks, summary, svd
 from .summary import analyze_params
 
 __all__ = ["activations", "attention", "analyze_params", "embeddings", "fourier", "gradients", "neurons",
-           "summary", "svd"]
+           "subtask_features", "subtasks", "summary", "svd"]
 
 _MOVED = {"analyze_run", "write_analysis", "compute_run"}
 

@@ -4,6 +4,13 @@
 ``analysis.json`` holds) without writing anything; ``write_analysis`` also draws the
 figures and writes ``RUN/analysis/analysis.json`` and ``RUN/analysis/figures/*.svg|png``.
 ``compute_run`` returns, per run, the numbers and the arrays the figures are drawn from.
+
+Per checkpoint (``RunDir.param_epochs()`` up to the analysed epoch) there is one forward pass per
+run; it gives the dominant frequencies (omega) and, for tasks with prime sub-tasks, each sub-task's
+progress measures (``per_subtask[q]["progress"]``): the restricted and excluded loss with the key
+k's fixed at the analysed checkpoint (as Nanda et al. fix theirs at the end of training), so only
+the projection is computed per checkpoint, not the whole ``per_subtask``. The untrained reference
+models depend on the shape only and are built once per shape.
 """
 
 from __future__ import annotations
@@ -16,7 +23,16 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import gradients, neurons
-from ..analysis.summary import N_REF, analyze_params, neuron_grids_of, reference
+from ..analysis.activations import last_block
+from ..analysis.summary import (
+    N_REF,
+    analyze_params,
+    reference,
+    reference_shape,
+    run_with_cache,
+    subtask_params,
+    subtask_progress,
+)
 from ..config import ConfigError
 from ..measures import grok, omega
 from ..plots.style import render
@@ -58,17 +74,29 @@ def _grad_norms(table: pd.DataFrame, run: int) -> tuple[np.ndarray, np.ndarray, 
     return tab.columns.to_numpy(), tab.to_numpy(np.float64), order
 
 
-def _dominant_over_time(rd: RunDir, upto: int, runs: list[int], p: int,
-                        min_frac: dict[int, float]) -> tuple[list[int], dict[int, list[list[int]]]]:
-    """Per checkpoint epoch <= upto and per run: the frequencies that dominate neurons."""
+def _over_checkpoints(rd: RunDir, upto: int, cfgs: dict[int, Any], min_frac: dict[int, float], progress: dict[int, Any]
+                      ) -> tuple[list[int], dict[int, list[list[int]]], dict[int, dict[str, Any]]]:
+    """One pass over the checkpoint epochs <= upto, one forward pass per run and checkpoint: the
+    frequencies that dominate neurons, and the per-sub-task progress measures of the runs in
+    ``progress`` (run -> ``summary.subtask_progress``, key k's fixed at the analysed checkpoint)."""
     epochs = [e for e in rd.param_epochs() if e <= upto]
-    out: dict[int, list[list[int]]] = {i: [] for i in runs}
+    out: dict[int, list[list[int]]] = {i: [] for i in cfgs}
+    curves: dict[int, dict[str, Any]] = {i: {} for i in progress}
     for e in epochs:
         stacked, _ = rd.load_params(e)
-        for i in runs:
-            top, frac = neurons.top_freqs(neurons.freq_fractions(neuron_grids_of({k: v[i] for k, v in stacked.items()}, p)))
+        for i, cfg in cfgs.items():
+            params = {k: v[i] for k, v in stacked.items()}
+            logits, cache = run_with_cache(params, cfg.p)
+            grids = neurons.neuron_grids(cache[last_block(params) + "mlp.hook_post"][:, 0, :], cfg.p)
+            top, frac = neurons.top_freqs(neurons.freq_fractions(grids))
             out[i].append(neurons.dominant_freqs(top, frac, min_frac[i]))
-    return epochs, out
+            if i in progress:
+                for q, (restricted, excluded) in progress[i](logits).items():
+                    c = curves[i].setdefault(q, {"epochs": [], "restricted_loss": [], "excluded_loss": []})
+                    c["epochs"].append(e)
+                    c["restricted_loss"].append(restricted)
+                    c["excluded_loss"].append(excluded)
+    return epochs, out, curves
 
 
 def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) -> tuple[dict[str, Any], list[RunAnalysis]]:
@@ -81,18 +109,35 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
     subtasks = [int(q) for q in summary["subtasks"]]
     metrics, gtab, wtab = rd.read_table("metrics"), rd.read_table("grad_norms"), rd.read_table("omega")
     selected = list(range(len(grid.runs))) if run is None else [run]
-    refs = {i: reference(grid.runs[i]) for i in selected}
+    by_shape: dict[tuple, tuple[np.ndarray, float]] = {}  # the untrained null depends on the shape only
+    refs = {}
+    for i in selected:
+        shape = reference_shape(grid.runs[i])
+        if shape not in by_shape:
+            by_shape[shape] = reference(grid.runs[i])
+        refs[i] = by_shape[shape]
     min_frac = {i: max(0.5, refs[i][1]) for i in selected}
-    dom_epochs, dominant = _dominant_over_time(rd, ep, selected, grid.base.p, min_frac)
-    results = []
+    analysed, progress = {}, {}
     for i in selected:
         cfg = grid.runs[i]
         params = {k: v[i] for k, v in stacked.items()}
-        diverged = summary["runs"][i].get("diverged_epoch")
+        per = None
         if all(np.isfinite(v).all() for v in params.values()):
             nums, arrays = analyze_params(params, cfg)
+            per = subtask_params(params, cfg)  # None for a task without prime sub-tasks (nanda, divisible)
+            if per is not None:
+                progress[i] = subtask_progress(per, cfg)
         else:  # a diverged run: its curves are all there is to analyse
             nums, arrays = {}, {"current_omega": np.zeros(cfg.p // 2 + 1, np.int64)}
+        analysed[i] = nums, arrays, per
+    dom_epochs, dominant, curves = _over_checkpoints(rd, ep, {i: grid.runs[i] for i in selected}, min_frac, progress)
+    results = []
+    for i in selected:
+        cfg = grid.runs[i]
+        nums, arrays, per = analysed[i]
+        for q, c in curves.get(i, {}).items():
+            per[q]["progress"] = c  # restricted / excluded loss per checkpoint, keys of the analysed one
+        diverged = summary["runs"][i].get("diverged_epoch")
         cv = _curves(metrics, i, subtasks)
         timed = grok.grok_all(cv["epochs"], cv["valid_accuracy"], n_valid=cfg.p**2 - cfg.n_train,
                               budget=cfg.epochs)
@@ -136,6 +181,8 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
             },
             "grad_norms": gradients.grad_norm_summary(g_epochs, g_norms, g_names),
         }
+        if per is not None:
+            nums["per_subtask"] = per
         arrays |= {"curves": cv, "omega_epochs": w_epochs, "omega_counts": counts,
                    "grad_epochs": g_epochs, "grad_norms": g_norms, "grad_names": g_names}
         results.append(RunAnalysis(nums, arrays))

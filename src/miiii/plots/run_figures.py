@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullLocator
 
 from ..analysis.fourier import basis_names, fourier_2d
-from .style import CMAP, DIVERGING, PALETTE, figure, log_epoch_axis, styled
+from .style import CMAP, DIVERGING, PALETTE, WIDTH, figure, log_epoch_axis, styled
 
 
 def _t(epochs: np.ndarray) -> np.ndarray:
@@ -228,4 +229,156 @@ def grad_norms(n: dict, a: dict) -> Figure:
     ax.set_xlabel("epoch (full-batch steps)")
     ax.set_title(f"Gradient norm per weight matrix — {_title(n)}")
     ax.grid(False)
+    return fig
+
+
+# One basis per prime? (analysis.subtasks.per_subtask; docs/per-subtask.md)
+
+
+def _no_subtasks(n: dict, what: str) -> Figure:
+    fig, ax = figure(1, 1, height=1.6)
+    ax[0, 0].axis("off")
+    ax[0, 0].text(0.5, 0.5, f"task={n['config']['task']}: no sub-task per prime q, so no per-sub-task analysis",
+                  ha="center", va="center", transform=ax[0, 0].transAxes)
+    fig.suptitle(f"{what} — {_title(n)}")
+    return fig
+
+
+def _qk_grid(per: dict, values) -> tuple[list[int], np.ndarray]:
+    """(sub-tasks, q x k array over k = 1 .. max q // 2, NaN where k > q // 2) from values(q, entry)."""
+    qs = sorted(per, key=int)
+    kmax = max(int(q) // 2 for q in qs)
+    g = np.full((len(qs), kmax), np.nan)
+    for i, q in enumerate(qs):
+        v = values(q, per[q])
+        g[i, :len(v)] = v
+    return [int(q) for q in qs], g
+
+
+@styled
+def subtask_energy(n: dict, a: dict) -> Figure:
+    """W_E's energy share per (q, k) with the key pairs boxed, beside the serving neurons' best k's."""
+    import matplotlib
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    per = n.get("per_subtask")
+    if not per:
+        return _no_subtasks(n, "W_E energy per sub-task")
+    qs, energy = _qk_grid(per, lambda q, v: v["energy"])
+    _, counts = _qk_grid(per, lambda q, v: [v["neuron_freqs"].get(str(k), 0) for k in range(1, int(q) // 2 + 1)])
+    kmax = energy.shape[1]
+    fig, ax = figure(1, 2, height=0.28 * len(qs) + 1.6, width=max(WIDTH, 0.3 * kmax * 2 + 2.5))
+    cmap = matplotlib.colormaps[CMAP].with_extremes(bad="white")  # k > q // 2: no such pair
+    for j, (g, label, title) in enumerate(((energy, "share of W_E's centred energy", "W_E energy per (q, k)"),
+                                           (counts, "neurons", "neurons serving q, by their best k"))):
+        im = ax[0, j].imshow(np.ma.masked_invalid(g), cmap=cmap, aspect="auto", interpolation="nearest",
+                             extent=(0.5, kmax + 0.5, len(qs) - 0.5, -0.5), vmin=0)
+        fig.colorbar(im, ax=ax[0, j], label=label)
+        ax[0, j].set_yticks(range(len(qs)), [str(q) for q in qs])
+        ax[0, j].set_xticks(range(1, kmax + 1, max(1, kmax // 12)))
+        ax[0, j].set_xlabel("frequency k (cycles per q tokens)")
+        ax[0, j].set_ylabel("sub-task q")
+        ax[0, j].set_title(title)
+        ax[0, j].grid(False)
+    for i, q in enumerate(map(str, qs)):
+        for k in per[q]["key_freqs"]:
+            amb = bool(per[q]["ambiguous"][str(k)])
+            settled = amb and per[q].get("resolved", {}).get(str(k), False)
+            for j in (0, 1):  # red shows on both ends of viridis; the line style tells the kinds apart
+                ax[0, j].add_patch(Rectangle((k - 0.5, i - 0.5), 1, 1, fill=False, lw=1.8, ec=PALETTE[3],
+                                             ls="--" if amb else "-"))
+            if settled:
+                ax[0, 0].text(k, i, "s", ha="center", va="center", color="white", fontsize=7, fontweight="bold")
+    legend = [Line2D([], [], color=PALETTE[3], lw=1.8, label="key pair of W_E, own (no key alias of another q)"),
+              Line2D([], [], color=PALETTE[3], lw=1.8, ls="--", label="key pair, ambiguous (s: the neurons settle it)")]
+    fig.legend(handles=legend, loc="outside lower center", ncols=2)
+    fig.suptitle(f"One basis per prime? W_E per sub-task — {_title(n)}")
+    return fig
+
+
+@styled
+def subtask_progress(n: dict, a: dict) -> Figure:
+    """Per sub-task: restricted and excluded loss at the checkpoints, validation accuracy on a twin axis."""
+    per = n.get("per_subtask")
+    if not per:
+        return _no_subtasks(n, "Progress measures per sub-task")
+    qs = sorted(per, key=int)
+    cols = min(len(qs), 4 if len(qs) <= 12 else 6)
+    rows = -(-len(qs) // cols)
+    fig, ax = figure(rows, cols, height=1.9 * rows + 0.9, width=max(WIDTH, 2.3 * cols), sharex=True, sharey=True)
+    cv = a.get("curves")
+    subtasks = list(n["subtasks"])
+    for j, q in enumerate(qs):
+        x = ax[j // cols, j % cols]
+        pr = per[q].get("progress") or {"epochs": [], "restricted_loss": [], "excluded_loss": []}
+        e = _t(np.asarray(pr["epochs"]))
+        floor = 1e-6  # a loss that reaches 0 in float64 still shows on the log axis
+        x.plot(e, np.maximum(np.asarray(pr["restricted_loss"], float), floor), color=PALETTE[0], marker=".",
+               label="restricted (key k's only)")
+        x.plot(e, np.maximum(np.asarray(pr["excluded_loss"], float), floor), color=PALETTE[3], marker=".", ls="--",
+               label="excluded (key k's removed)")
+        x.axhline(1.0, color=PALETTE[7], lw=0.8, ls=":")
+        x.set_yscale("log")
+        x.set_title(f"q = {q}, k = {', '.join(map(str, per[q]['loss_ks'])) or 'none'}", fontsize=8)
+        s = subtasks.index(int(q)) if int(q) in subtasks else None
+        if cv is not None and s is not None and len(cv["epochs"]):
+            tw = x.twinx()
+            tw.plot(_t(cv["epochs"]), cv["valid_accuracy"][:, s], color=PALETTE[2], lw=0.9, alpha=0.8,
+                    label="validation accuracy (right)")
+            tw.set_ylim(0, 1.05)
+            tw.grid(False)
+            if j % cols != cols - 1 and j != len(qs) - 1:
+                tw.set_yticklabels([])
+            else:
+                tw.set_ylabel("accuracy")
+        g = n["grok_epoch"][s] if s is not None else None
+        if g is not None:
+            x.axvline(_t(np.asarray([g]))[0], color=PALETTE[2], lw=0.8, ls="-.")
+        log_epoch_axis(x, pr["epochs"] or [0, 1])
+        x.yaxis.set_major_locator(LogLocator(numticks=5))
+        x.yaxis.set_minor_locator(NullLocator())  # many small log panels: minor ticks cost most of the rendering
+        x.xaxis.set_minor_locator(NullLocator())
+        if j % cols:
+            x.set_ylabel("")
+        else:
+            x.set_ylabel("loss / ln q")
+        if j // cols != rows - 1:
+            x.set_xlabel("")
+    for j in range(len(qs), rows * cols):
+        ax[j // cols, j % cols].axis("off")
+    handles, labels = ax[0, 0].get_legend_handles_labels()
+    twins = [t for t in fig.axes if t not in ax.ravel()]
+    if twins:
+        h2, l2 = twins[0].get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    fig.suptitle("Progress measures per sub-task (keys of the analysed epoch; dotted: chance, dash-dot: grok epoch)"
+                 f" — {_title(n)}")
+    return fig
+
+
+@styled
+def subtask_neurons(n: dict, a: dict) -> Figure:
+    """Neurons per sub-task: by W_U share, by features, serving (both), and shared."""
+    per = n.get("per_subtask")
+    if not per:
+        return _no_subtasks(n, "Neurons per sub-task")
+    qs = sorted(per, key=int)
+    bars = (("neurons_by_attribution", "largest W_U share"), ("neurons_by_features", "best pair of q (>= 50 %)"),
+            ("neurons", "serving q (both)"), ("shared_neurons", "shared (a real share for q and another q)"))
+    fig, ax = figure(1, 1, height=3.0, width=max(WIDTH, 0.45 * len(qs) + 2))
+    x = np.arange(len(qs))
+    w = 0.8 / len(bars)
+    for j, (key, label) in enumerate(bars):
+        ax[0, 0].bar(x + (j - (len(bars) - 1) / 2) * w, [per[q][key] for q in qs], w, color=PALETTE[j], label=label)
+    ax[0, 0].set_xticks(x, qs)
+    ax[0, 0].set_xlabel("sub-task q")
+    ax[0, 0].set_ylabel("neurons")
+    total = n.get("neurons", {}).get("n_neurons")
+    served = sum(per[q]["neurons"] for q in qs)
+    ax[0, 0].set_title(f"{served} of {total} neurons serve one sub-task" if total
+                       else f"{served} neurons serve one sub-task")
+    ax[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"Neurons per sub-task — {_title(n)}")
     return fig

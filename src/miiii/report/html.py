@@ -1,7 +1,9 @@
 """One self-contained HTML page for one or several runs: pure, numbers and PNG bytes in.
 
 Every run becomes one column: its configuration, the key numbers side by side, and every
-figure of the registry (``report.figures``) with a one-line reading. Figures are embedded as
+figure of the registry (``report.figures``) with a one-line reading; figures that share a
+section (``FigureSpec.section``) sit under its heading, after the section's own reading
+(e.g. "One basis per prime?"). Figures are embedded as
 ``data:`` URIs and the style sheet is inline, so the file opens offline. Reading run
 directories and writing the file is ``pipelines.report``'s job.
 """
@@ -14,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .figures import FIGURES, reading
+from .figures import FIGURES, reading, section_reading
 from .readings import key_numbers
 
 CSS = """
@@ -24,6 +26,7 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0} td,th{border:1px so
 th{background:#f4f4f4} tr.differs td{background:#fff7e0}
 .row{display:flex;flex-wrap:wrap;gap:1em} figure{margin:0;flex:1 1 420px;max-width:820px}
 figure img{width:100%;height:auto;border:1px solid #eee} figcaption{font-size:.9em;margin-top:.3em}
+h3{font-size:1.05em;margin-top:1.2em} .reading{font-size:.95em;margin:.3em 0}
 .label{font-weight:600} .meta{color:#666;font-size:.85em} code{background:#f4f4f4;padding:0 .2em}
 """
 
@@ -36,6 +39,10 @@ def columns(name: str, doc: dict[str, Any], images: dict[int, dict[str, bytes]])
         label = f"{name} · run {n['run']}" + (f" ({vary})" if vary else "")
         cols.append({"label": label, "n": n, "epoch": doc["epoch"], "images": images.get(n["run"], {})})
     return cols
+
+
+def _anchor(title: str) -> str:
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in title.lower()).split())
 
 
 def _img(png: bytes) -> str:
@@ -77,8 +84,16 @@ def render_html(cols: list[dict[str, Any]], extra_sections: Sequence[tuple[str, 
     ]
     for title, body in extra_sections or ():
         parts += [f"<h2>{html.escape(title)}</h2>", body]
+    section = None
     for name, spec in FIGURES.items():
-        parts += [f"<h2 id={name}>{html.escape(spec.title)}</h2>", "<div class=row>"]
+        if spec.section != section:
+            section = spec.section
+            if section is not None:
+                parts.append(f"<h2 id={_anchor(section)}>{html.escape(section)}</h2>")
+                parts += [f"<p class=reading><span class=label>{html.escape(c['label'])}:</span> "
+                          f"{html.escape(section_reading(section, c['n']))}</p>" for c in cols]
+        h = "h3" if section else "h2"
+        parts += [f"<{h} id={name}>{html.escape(spec.title)}</{h}>", "<div class=row>"]
         for c in cols:
             png = c["images"].get(name)
             src = _img(png) if png else ""

@@ -4,14 +4,19 @@ Pure functions of one entry of analysis.json's "runs" (``docs/analysis.md``), so
 report's text is testable without drawing anything. Thresholds used to choose words:
 |r| >= 0.5 for "alike"/"opposite" positional embeddings; a head "reads" a digit when at
 least 3/4 of its attention goes there; a neuron belongs to a frequency cluster when that
-frequency explains at least half of its variance.
+frequency explains at least half of its variance. Per sub-task (docs/per-subtask.md): the key
+frequencies carry sub-task q at the analysed epoch when its restricted loss is <= 0.1 and its
+excluded loss >= 0.9 (losses / ln q, chance = 1).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..analysis.subtasks import read_one_basis
+
 Numbers = dict[str, Any]
+RESTRICTED_LOW, EXCLUDED_HIGH = 0.1, 0.9  # per sub-task: "the key k's carry q" (module doc)
 
 def _mean(xs) -> float:
     xs = [x for x in xs if x is not None]
@@ -64,7 +69,7 @@ def _key_numbers(n: Numbers) -> list[tuple[str, str]]:
         ("|omega| of untrained models", f"{o['reference_count']:.1f}"),
         ("frequencies dominating neurons final (peak, epoch)",
          f"{o['count_dominant'][-1] if o['count_dominant'] else 0} ({peak_a} at {at_a})"),
-    ]
+    ] + ([("one basis per prime?", _one_basis_short(n))] if n.get("per_subtask") else [])
 
 
 def read_curves(n: Numbers) -> str:
@@ -155,3 +160,101 @@ def read_grad_norms(n: Numbers) -> str:
     fin = sorted(g, key=lambda m: g[m]["final"])
     return (f"Largest gradient norm {g[big]['max']:.3g} in {big} at epoch {g[big]['max_epoch']}; "
             f"final norms range from {g[fin[0]]['final']:.2g} ({fin[0]}) to {g[fin[-1]]['final']:.2g} ({fin[-1]}).")
+
+
+# One basis per prime? (``per_subtask``; the rules are analysis.subtasks's, docs/per-subtask.md)
+
+
+def one_basis(n: Numbers) -> dict[str, Any]:
+    """The counts behind ``analysis.subtasks.read_one_basis`` over the grokked sub-tasks, and its verdict:
+    own (a key k of q with no key alias of another sub-task), settled (only ambiguous keys, one settled
+    by the neurons), ambiguous (only unsettled ones), none, neurons (serving neurons), shared."""
+    per = n["per_subtask"]
+    qs = [str(q) for q in grokked(n) if str(q) in per]
+    own = [q for q in qs if any(not per[q]["ambiguous"][str(k)] for k in per[q]["key_freqs"])]
+    res = [q for q in qs if q not in own and any(per[q].get("resolved", {}).values())]
+    amb = [q for q in qs if per[q]["key_freqs"] and q not in own and q not in res]
+    neur = [q for q in qs if per[q]["neurons"] > 0]
+    basis = len(own) + len(res)
+    verdict = (None if not qs else "supported" if basis == len(qs) and len(neur) == len(qs)
+               else "not supported" if not basis and not neur else "partly supported")
+    return {"grokked": len(qs), "own": len(own), "settled": len(res), "ambiguous": len(amb),
+            "none": len(qs) - basis - len(amb), "neurons": len(neur),
+            "shared": sum(per[q]["shared_neurons"] > 0 for q in neur), "verdict": verdict}
+
+
+def _one_basis_short(n: Numbers) -> str:
+    c = one_basis(n)
+    if c["verdict"] is None:
+        return "not readable (no grokked sub-task)"
+    return (f"{c['verdict']}: {c['own'] + c['settled']} of {c['grokked']} grokked have an own or settled W_E key, "
+            f"{c['neurons']} serving neurons")
+
+
+def read_one_basis_section(n: Numbers) -> str:
+    """The section's reading: ``analysis.subtasks.read_one_basis`` over the grokked sub-tasks."""
+    if not n.get("per_subtask"):
+        return _no_per(n)
+    return read_one_basis(n["per_subtask"], grokked(n)) + "."
+
+
+def _no_per(n: Numbers) -> str:
+    """Why a run has no ``per_subtask``: its task, or an analysis.json written before it existed."""
+    if n["config"].get("task") in ("miiii", "masked", "basis"):
+        return "No per-sub-task analysis in this analysis.json (written before it existed): re-run miiii analyze."
+    return f"task={n['config'].get('task')} has no sub-task per prime q: no per-sub-task analysis."
+
+
+def _qs(qs: list[str], limit: int = 10) -> str:
+    return ", ".join(qs[:limit]) + (", ..." if len(qs) > limit else "") if qs else "none"
+
+
+def read_subtask_energy(n: Numbers) -> str:
+    per = n.get("per_subtask")
+    if not per:
+        return _no_per(n)
+    keyed = [q for q in per if per[q]["key_freqs"]]
+    keys = [(q, str(k)) for q in keyed for k in per[q]["key_freqs"]]
+    amb = [(q, k) for q, k in keys if per[q]["ambiguous"][k]]
+    settled = [(q, k) for q, k in amb if per[q].get("resolved", {}).get(k)]
+    if not keys:
+        return f"No key (q, k) pair in W_E for any of the {len(per)} sub-tasks: no period-q structure beyond noise."
+    return (f"{len(keyed)} of {len(per)} sub-tasks have key (q, k) pairs in W_E ({len(keys)} pairs); "
+            f"{len(amb)} of the pairs are ambiguous (a key alias of another sub-task is key too), "
+            f"{len(settled)} of those settled by the neurons; "
+            f"no key for q = {_qs([q for q in per if q not in keyed])}.")
+
+
+def read_subtask_progress(n: Numbers) -> str:
+    per = n.get("per_subtask")
+    if not per:
+        return _no_per(n)
+    low = [q for q in per if per[q]["restricted_loss"] is not None and per[q]["restricted_loss"] <= RESTRICTED_LOW]
+    high = [q for q in per if per[q]["excluded_loss"] is not None and per[q]["excluded_loss"] >= EXCLUDED_HIGH]
+    both = [q for q in low if q in high]
+    first = []
+    for q in map(str, grokked(n)):
+        pr = per.get(q, {}).get("progress") or {}
+        at = [e for e, r in zip(pr.get("epochs", []), pr.get("restricted_loss", []))
+              if r is not None and r <= RESTRICTED_LOW]
+        g = n["grok_epoch"][n["subtasks"].index(int(q))]
+        first.append(f"q = {q}: {at[0] if at else 'never'} (grokked at {g})")
+    return (f"With the key k's of the analysed epoch, restricted loss <= {RESTRICTED_LOW:g} for {len(low)} of "
+            f"{len(per)} sub-tasks and excluded loss >= {EXCLUDED_HIGH:g} for {len(high)}; the key k's carry "
+            f"q = {_qs(both)}. Restricted loss first <= {RESTRICTED_LOW:g} at "
+            + ("; ".join(first) if first else "(no grokked sub-task)") + ".")
+
+
+def read_subtask_neurons(n: Numbers) -> str:
+    per = n.get("per_subtask")
+    if not per:
+        return _no_per(n)
+    qs = sorted(per, key=int)
+    served = sum(per[q]["neurons"] for q in qs)
+    total = n.get("neurons", {}).get("n_neurons", "?")
+    counts = ", ".join(f"{q}: {per[q]['neurons']}" for q in qs[:12]) + (", ..." if len(qs) > 12 else "")
+    shared = [q for q in qs if per[q]["shared_neurons"]]
+    return (f"{served} of {total} neurons serve one sub-task (W_U share and features agree; per q {counts}); "
+            f"{sum(per[q]['neurons_by_attribution'] for q in qs)} have their largest W_U share for some q and "
+            f"{sum(per[q]['neurons_by_features'] for q in qs)} a best pair (>= 50 %) of some q; neurons with a real "
+            f"share for two or more sub-tasks reach q = {_qs(shared)}.")
