@@ -168,7 +168,7 @@ def per_subtask(params: dict[str, np.ndarray], cfg: Config, *, labels: Int[np.nd
         train, valid = tasks.split(cfg)
     test = subtask_key_test(np.asarray(params["W_E"])[:p], alpha, n_perm, seed, alias_threshold)
     pairs, energy = test["pairs"], test["energy"]
-    logits, cache = run_with_cache(params, p)
+    logits, cache = run_with_cache(params, p, cfg.readout)
     _, post, _ = logit_parts(params, cache)
     frac = sf.neuron_fractions(neuron_grids(post, p))
     best = frac.argmax(1)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import model, tasks
@@ -19,27 +18,15 @@ from ..config import Config
 from ..measures import omega
 from . import attention, embeddings, fourier, neurons, subtasks, svd
 from . import subtask_features as sf
-from .activations import last_block
+from .activations import last_block, run_with_cache
 
 N_REF = 4  # untrained models behind omega.reference_count
 
 
-@jax.jit
-def _forward_all(params, x):
-    return model.batched_forward(params, x, with_cache=True)
-
-
-def run_with_cache(params: dict[str, np.ndarray], p: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``activations.run_with_cache`` compiled once per shape: that one jits a fresh lambda, so it
-    compiles on every call (~0.5 s at p = 23, against ~5 ms for the forward pass itself), and the
-    analysis runs it on every checkpoint and every untrained reference model."""
-    logits, cache = _forward_all({k: jnp.asarray(v) for k, v in params.items()}, jnp.asarray(tasks.inputs(p)))
-    return np.asarray(logits), {k: np.asarray(v) for k, v in cache.items()}
-
-
 def reference_shape(cfg: Config) -> tuple[int, ...]:
-    """What ``reference`` depends on: (p, n_out, d_model, n_heads, depth) and omega's k."""
-    return cfg.p, tasks.task_of(cfg).n_out, cfg.d_model, cfg.n_heads, cfg.depth, cfg.omega_k
+    """What ``reference`` depends on: the shapes, omega's k, the initialisation and the readout."""
+    return (cfg.p, tasks.task_of(cfg).n_out, cfg.d_model, cfg.n_heads, cfg.depth, cfg.omega_k, cfg.init,
+            cfg.readout)
 
 
 def reference(cfg: Config, n_ref: int = N_REF) -> tuple[np.ndarray, float]:
@@ -55,15 +42,15 @@ def reference(cfg: Config, n_ref: int = N_REF) -> tuple[np.ndarray, float]:
     task = tasks.task_of(cfg)
     counts, top_frac = [], 0.0
     for j in range(n_ref):
-        params = model.init(jax.random.PRNGKey(10_000 + j), task, cfg.d_model, cfg.n_heads, cfg.depth)
-        grids = neuron_grids_of(params, cfg.p)
+        params = model.init(jax.random.PRNGKey(10_000 + j), task, cfg.d_model, cfg.n_heads, cfg.depth, cfg.init)
+        grids = neuron_grids_of(params, cfg.p, cfg.readout)
         counts.append(np.asarray(omega.active_counts(grids, cfg.omega_k)))
         top_frac = max(top_frac, float(neurons.freq_fractions(grids).max()))
     return np.stack(counts), top_frac
 
 
-def neuron_grids_of(params: dict[str, np.ndarray], p: int) -> np.ndarray:
-    _, cache = run_with_cache(params, p)
+def neuron_grids_of(params: dict[str, np.ndarray], p: int, readout: str = "eq") -> np.ndarray:
+    _, cache = run_with_cache(params, p, readout)
     return neurons.neuron_grids(cache[last_block(params) + "mlp.hook_post"][:, 0, :], p)
 
 
@@ -71,7 +58,7 @@ def analyze_params(params: dict[str, np.ndarray], cfg: Config) -> tuple[dict[str
     """Numbers and figure arrays of one run's parameters (no run directory needed)."""
     p = cfg.p
     w_e = np.asarray(params["W_E"])[:p]
-    _, cache = run_with_cache(params, p)
+    _, cache = run_with_cache(params, p, cfg.readout)
     b = last_block(params)
     grids = neurons.neuron_grids(cache[b + "mlp.hook_post"][:, 0, :], p)
     att = attention.attention_grids(cache[b + "attn.hook_pattern"], p)

@@ -39,6 +39,9 @@ from ..plots.style import render
 from ..report import all_figures
 from ..store import RunDir, atomic_write, write_json
 
+# analysis.json's layout; a report re-analyses a run whose analysis.json has another (older) one.
+SCHEMA = 2
+
 
 @dataclass
 class RunAnalysis:
@@ -86,7 +89,7 @@ def _over_checkpoints(rd: RunDir, upto: int, cfgs: dict[int, Any], min_frac: dic
         stacked, _ = rd.load_params(e)
         for i, cfg in cfgs.items():
             params = {k: v[i] for k, v in stacked.items()}
-            logits, cache = run_with_cache(params, cfg.p)
+            logits, cache = run_with_cache(params, cfg.p, cfg.readout)
             grids = neurons.neuron_grids(cache[last_block(params) + "mlp.hook_post"][:, 0, :], cfg.p)
             top, frac = neurons.top_freqs(neurons.freq_fractions(grids))
             out[i].append(neurons.dominant_freqs(top, frac, min_frac[i]))
@@ -186,7 +189,7 @@ def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) ->
         arrays |= {"curves": cv, "omega_epochs": w_epochs, "omega_counts": counts,
                    "grad_epochs": g_epochs, "grad_norms": g_norms, "grad_names": g_names}
         results.append(RunAnalysis(nums, arrays))
-    head = {"run_dir": str(rd.path), "epoch": ep, "task": grid.base.task, "p": grid.base.p,
+    head = {"schema": SCHEMA, "run_dir": str(rd.path), "epoch": ep, "task": grid.base.task, "p": grid.base.p,
             "n_runs": len(grid.runs), "varying": sorted(grid.axes), "subtasks": subtasks}
     return head, results
 

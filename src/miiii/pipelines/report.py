@@ -15,7 +15,7 @@ from typing import Any
 from ..config import ConfigError
 from ..report import columns, render_html
 from ..store import RunDir, atomic_write
-from .analyze import write_analysis
+from .analyze import SCHEMA, write_analysis
 
 
 def load_analysis(run_dir: str | Path) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def load_analysis(run_dir: str | Path) -> dict[str, Any]:
     rd.require_complete()
     path = rd.path / "analysis" / "analysis.json"
     doc = json.loads(path.read_text()) if path.exists() else None
-    fresh = doc is not None and all("figures" in r and all(
+    fresh = doc is not None and doc.get("schema") == SCHEMA and all("figures" in r and all(
         (path.parent / f["png"]).exists() for f in r["figures"].values()) for r in doc["runs"])
     return doc if fresh else write_analysis(rd.path)
 
