@@ -1,11 +1,11 @@
-"""Every state an ``--out`` can be in, through the real CLI, and the README's first command.
+"""Every state an ``--out`` can be in, through the real CLI (the README's first command, on a
+copy of the committed tree, is tested end to end in test_reproduce.py).
 
 empty -> train; complete with checkpoints -> reuse; complete without checkpoints -> one-line
 error saying what to do; partial -> resume; another run's config -> one-line error.
 """
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "miiii.cli"]
 SMOKE = ["train", "--preset", "smoke", "--quiet", "epochs=16"]
 
@@ -83,29 +82,3 @@ def test_another_runs_config_is_refused(trained, tmp_path):
     out = tmp_path / "other"
     shutil.copytree(trained, out)
     _one_line_error(_miiii(*SMOKE[:-1], "epochs=32", "--out", str(out)), "holds a different run")
-
-
-def _readme_first_command() -> str:
-    blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    return blocks[0].strip()
-
-
-def test_readme_first_command_on_a_copy_of_the_committed_tree(tmp_path):
-    """The README's main job, at the smoke preset, in a copy of what a fresh clone holds."""
-    command = _readme_first_command()
-    step = command.split("&&")[-1].strip()
-    assert step.startswith(".venv/bin/miiii reproduce"), command
-    args = step.split()[1:]
-    out = args[args.index("--out") + 1]
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
-    if not tracked:
-        pytest.skip("not a git checkout: cannot tell which files a fresh clone holds")
-    clone = tmp_path / "clone"
-    for f in tracked:
-        if (REPO / f).is_file():
-            (clone / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / f, clone / f)
-    args[args.index("--preset") + 1] = "smoke"
-    r = _miiii(*args, "--quiet", cwd=clone)
-    assert r.returncode == 0, r.stderr
-    assert (clone / out / "report.html").exists() and (clone / out / "fidelity.json").exists()
