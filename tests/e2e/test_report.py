@@ -157,6 +157,7 @@ def test_report_in_headless_chromium(analysed, tmp_path):
         shot = Path(os.environ.get("MIIII_SCREENSHOT_DIR", tmp_path)) / "report.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         s = subprocess.run([exe, *CHROME_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2000",
-                            f"--screenshot={shot}", analysed["html"].as_uri()], capture_output=True, text=True, timeout=120)
+                            f"--screenshot={shot}", analysed["html"].as_uri()],
+                           capture_output=True, text=True, timeout=120)
         assert s.returncode == 0 and shot.read_bytes()[:4] == b"\x89PNG", s.stderr[-2000:]
         print(f"screenshot: {shot}")

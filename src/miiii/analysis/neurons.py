@@ -42,13 +42,17 @@ def freq_fractions(grids: Float[np.ndarray, "neuron p p"]) -> Float[np.ndarray, 
     return out
 
 
-def top_freqs(fractions: Float[np.ndarray, "neuron freq"]) -> tuple[Int[np.ndarray, " neuron"], Float[np.ndarray, " neuron"]]:
+def top_freqs(
+    fractions: Float[np.ndarray, "neuron freq"],
+) -> tuple[Int[np.ndarray, " neuron"], Float[np.ndarray, " neuron"]]:
     """Each neuron's top frequency and the fraction of its variance that frequency explains."""
     top = fractions.argmax(1)
     return top, fractions[np.arange(len(top)), top]
 
 
-def clusters(top: Int[np.ndarray, " neuron"], frac: Float[np.ndarray, " neuron"], min_frac: float = 0.5) -> dict[int, int]:
+def clusters(
+    top: Int[np.ndarray, " neuron"], frac: Float[np.ndarray, " neuron"], min_frac: float = 0.5
+) -> dict[int, int]:
     """Neurons per top frequency, counting only neurons whose top frequency explains >= min_frac."""
     keep = (frac >= min_frac) & (top > 0)
     ks, n = np.unique(top[keep], return_counts=True)

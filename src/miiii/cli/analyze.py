@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("run_dir", metavar="RUN", help="a complete run directory (miiii train --out RUN)")
     a.add_argument("--epoch", type=int, help="analyse the checkpoint of this epoch (default: final); "
                                              "0, powers of two and the last epoch are kept")
-    a.add_argument("--run", type=int, dest="run_index", metavar="I", help="only run I of a multi-run (default: every run)")
+    a.add_argument("--run", type=int, dest="run_index", metavar="I",
+                   help="only run I of a multi-run (default: every run)")
     a.add_argument("--no-figures", action="store_true", help="numbers only")
     a.add_argument("--format", default="svg,png", metavar="LIST",
                    help="figure formats among svg, png, pdf (default svg,png; png is always written: the report "

@@ -23,13 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=params_epilog())
     p.add_argument("--study", required=True, help="study name (shared by every worker)")
     p.add_argument("--storage", default=DEFAULT_STORAGE,
-                   help=f"Optuna storage URL (default {DEFAULT_STORAGE}; postgresql://user:pw@host/db for many machines)")
+                   help=f"Optuna storage URL (default {DEFAULT_STORAGE}; "
+                        "postgresql://user:pw@host/db for many machines)")
     p.add_argument("--trials", type=int, default=20, help="complete trials the study should reach (default 20)")
     p.add_argument("--workers", type=int, default=1, help="trials trained at once in one vmapped multi-run (default 1)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="base settings for everything not searched")
     p.add_argument("--out", help="where trial run directories go (default sweeps/<study>)")
     p.add_argument("--heartbeat", type=int, default=60,
-                   help="seconds between trial heartbeats; a trial silent for twice this is failed and retried (default 60)")
+                   help="seconds between trial heartbeats; "
+                        "a trial silent for twice this is failed and retried (default 60)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(run=_run_sweep)
 

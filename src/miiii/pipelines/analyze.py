@@ -102,12 +102,15 @@ def _over_checkpoints(rd: RunDir, upto: int, cfgs: dict[int, Any], min_frac: dic
     return epochs, out, curves
 
 
-def compute_run(rd: RunDir, epoch: int | None = None, run: int | None = None) -> tuple[dict[str, Any], list[RunAnalysis]]:
+def compute_run(
+    rd: RunDir, epoch: int | None = None, run: int | None = None
+) -> tuple[dict[str, Any], list[RunAnalysis]]:
     """Header (run dir, epoch, task) and one RunAnalysis per selected run."""
     summary = rd.require_complete()
     grid = rd.grid()
     if run is not None and not 0 <= run < len(grid.runs):
-        raise ConfigError(f"--run: index {run} out of range; {rd.path} holds {len(grid.runs)} run(s) (0..{len(grid.runs) - 1})")
+        raise ConfigError(f"--run: index {run} out of range; "
+                          f"{rd.path} holds {len(grid.runs)} run(s) (0..{len(grid.runs) - 1})")
     stacked, ep = rd.load_params(epoch)
     subtasks = [int(q) for q in summary["subtasks"]]
     metrics, gtab, wtab = rd.read_table("metrics"), rd.read_table("grad_norms"), rd.read_table("omega")

@@ -34,7 +34,8 @@ def curves(n: dict, a: dict) -> Figure:
     for j, (key, label) in enumerate((("accuracy", "accuracy"), ("loss", "loss / ln q"))):
         for s, q in enumerate(qs):
             kw = {"color": colours[s], "lw": 1.0}
-            ax[0, j].plot(_t(cv["epochs"]), cv[f"valid_{key}"][:, s], label=f"q={q}" if len(qs) <= 12 or s % 4 == 0 else None, **kw)
+            ax[0, j].plot(_t(cv["epochs"]), cv[f"valid_{key}"][:, s],
+                          label=f"q={q}" if len(qs) <= 12 or s % 4 == 0 else None, **kw)
             ax[0, j].plot(_t(cv["epochs"]), cv[f"train_{key}"][:, s], ls=":", **kw)
         log_epoch_axis(ax[0, j], cv["epochs"])
         ax[0, j].set_ylabel(label)
@@ -103,7 +104,8 @@ def fourier(n: dict, a: dict) -> Figure:
     ax[0, 0].set_title(f"key frequencies (red): {f['key_freqs'] or 'none'}")
     names = basis_names(len(f["norms"]))
     ax[0, 1].plot(f["norms"], color=PALETTE[0], lw=1)
-    ax[0, 1].set_xticks(range(0, len(names), max(1, len(names) // 6)), [names[i] for i in range(0, len(names), max(1, len(names) // 6))], rotation=45)
+    ax[0, 1].set_xticks(range(0, len(names), max(1, len(names) // 6)),
+                        [names[i] for i in range(0, len(names), max(1, len(names) // 6))], rotation=45)
     ax[0, 1].set_xlabel("basis component")
     ax[0, 1].set_ylabel("norm")
     ax[0, 1].set_title("every basis component")
@@ -133,7 +135,8 @@ def neurons(n: dict, a: dict) -> Figure:
     for j, i in enumerate(picks):
         ax[0, j].imshow(grids[j], cmap=CMAP, origin="lower", interpolation="nearest")
         ax[0, j].set_title(f"neuron {i}\nk={n['neurons']['top_freq'][i]}, {n['neurons']['frac_explained'][i]:.0%}")
-        ax[1, j].imshow(spec[j], cmap=CMAP, origin="lower", interpolation="nearest", norm=LogNorm(vmin=max(spec[j].max() * 1e-2, 1e-9), vmax=max(spec[j].max(), 1e-8)))
+        ax[1, j].imshow(spec[j], cmap=CMAP, origin="lower", interpolation="nearest",
+                        norm=LogNorm(vmin=max(spec[j].max() * 1e-2, 1e-9), vmax=max(spec[j].max(), 1e-8)))
         for r in (0, 1):
             ax[r, j].grid(False)
             ax[r, j].set_xticks([])
@@ -183,7 +186,8 @@ def omega(n: dict, a: dict) -> Figure:
     c = a["omega_counts"][:, 1:].T
     if c.size:
         x = _t(e)
-        edges = np.concatenate([[x[0] / 1.5], np.sqrt(x[1:] * x[:-1]), [x[-1] * 1.5]]) if len(x) > 1 else np.array([x[0] / 2, x[0] * 2])
+        edges = (np.concatenate([[x[0] / 1.5], np.sqrt(x[1:] * x[:-1]), [x[-1] * 1.5]]) if len(x) > 1
+                 else np.array([x[0] / 2, x[0] * 2]))
         im = ax[0, 1].pcolormesh(edges, np.arange(0.5, c.shape[0] + 1), c, cmap=CMAP)
         fig.colorbar(im, ax=ax[0, 1], label="neurons where active")
         ax[0, 1].set_xscale("log", base=2)
@@ -219,7 +223,8 @@ def grad_norms(n: dict, a: dict) -> Figure:
     ax = ax[0, 0]
     if g.size:
         x = _t(e)
-        edges = np.concatenate([[x[0] / 1.5], np.sqrt(x[1:] * x[:-1]), [x[-1] * 1.5]]) if len(x) > 1 else np.array([x[0] / 2, x[0] * 2])
+        edges = (np.concatenate([[x[0] / 1.5], np.sqrt(x[1:] * x[:-1]), [x[-1] * 1.5]]) if len(x) > 1
+                 else np.array([x[0] / 2, x[0] * 2]))
         pos = g[np.isfinite(g) & (g > 0)]
         norm = LogNorm(vmin=pos.min(), vmax=pos.max()) if pos.size else None
         im = ax.pcolormesh(edges, np.arange(len(names) + 1), np.ma.masked_invalid(g), cmap=CMAP, norm=norm)

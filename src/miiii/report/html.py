@@ -20,9 +20,11 @@ from .figures import FIGURES, reading, section_reading
 from .readings import key_numbers
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1500px;color:#222;padding:0 1em}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1500px;\
+color:#222;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0} \
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4} tr.differs td{background:#fff7e0}
 .row{display:flex;flex-wrap:wrap;gap:1em} figure{margin:0;flex:1 1 420px;max-width:820px}
 figure img{width:100%;height:auto;border:1px solid #eee} figcaption{font-size:.9em;margin-top:.3em}

@@ -64,7 +64,8 @@ def _key_numbers(n: Numbers) -> list[tuple[str, str]]:
         ("SVD components for 50 % / 90 %", f"{n['svd']['n50']} / {n['svd']['n90']}"),
         ("neurons in a frequency cluster", f"{nu['clustered']} / {nu['n_neurons']}"),
         (f"|omega| final (peak, epoch) [mean + {o['k']:g} std]",
-         f"{o['count'][-1] if o['count'] else 0} ({peak} at {at})" + (" saturated at this p" if o.get("saturated") else "")),
+         f"{o['count'][-1] if o['count'] else 0} ({peak} at {at})"
+         + (" saturated at this p" if o.get("saturated") else "")),
         ("calibrated |omega| final (peak, epoch)", _calibrated(o)),
         ("|omega| of untrained models", f"{o['reference_count']:.1f}"),
         ("frequencies dominating neurons final (peak, epoch)",
@@ -76,7 +77,8 @@ def read_curves(n: Numbers) -> str:
     g = grokked(n)
     acc = _mean(n["final_valid_acc"])
     if not g:
-        return f"No sub-task grokked (validation accuracy never reached 0.99 to stay); mean final validation accuracy {acc:.2f}."
+        return ("No sub-task grokked (validation accuracy never reached 0.99 to stay); "
+                f"mean final validation accuracy {acc:.2f}.")
     order = n["grok_order"]
     first = order[0]
     e = n["grok_epoch"][n["subtasks"].index(first[0])]
@@ -87,9 +89,11 @@ def read_curves(n: Numbers) -> str:
 def read_pos_emb(n: Numbers) -> str:
     r = n["pos_emb_corr"]
     if r >= 0.5:
-        return f"The two input positions are embedded alike (r = {r:.2f}): x0 and x1 are read the same way, as a commutative task invites."
+        return (f"The two input positions are embedded alike (r = {r:.2f}): "
+                "x0 and x1 are read the same way, as a commutative task invites.")
     if r <= -0.5:
-        return f"The two input positions are embedded in opposite directions (r = {r:.2f}): x0 and x1 play different roles."
+        return (f"The two input positions are embedded in opposite directions (r = {r:.2f}): "
+                "x0 and x1 play different roles.")
     return f"The two input positions are only weakly related (r = {r:.2f})."
 
 
@@ -97,14 +101,16 @@ def read_svd(n: Numbers) -> str:
     s = n["svd"]
     k = len(s["singular_values"])
     shape = "low-dimensional" if s["n90"] <= k // 3 else "spread over many directions"
-    return f"{s['n50']} of {k} singular directions hold half of W_E's variance and {s['n90']} hold 90 %: the token embedding is {shape}."
+    return (f"{s['n50']} of {k} singular directions hold half of W_E's variance and {s['n90']} hold 90 %: "
+            f"the token embedding is {shape}.")
 
 
 def read_fourier(n: Numbers) -> str:
     f = n["fourier"]["key_freqs"]
     if not f:
         return "No key frequency: W_E has no significant periodic structure (expected for an untrained or basis model)."
-    return f"{len(f)} key frequenc{'y' if len(f) == 1 else 'ies'} ({', '.join(map(str, f))}): the token embedding is built from these waves."
+    return (f"{len(f)} key frequenc{'y' if len(f) == 1 else 'ies'} ({', '.join(map(str, f))}): "
+            "the token embedding is built from these waves.")
 
 
 def read_neurons(n: Numbers) -> str:
@@ -117,7 +123,8 @@ def read_neurons(n: Numbers) -> str:
 
 def read_neuron_clusters(n: Numbers) -> str:
     nu = n["neurons"]
-    return (f"{nu['clustered']} of {nu['n_neurons']} neurons are dominated (>= {nu['cluster_min_frac']:.0%}) by one frequency, "
+    return (f"{nu['clustered']} of {nu['n_neurons']} neurons are dominated "
+            f"(>= {nu['cluster_min_frac']:.0%}) by one frequency, "
             f"in {len(nu['clusters'])} clusters; {nu['dead']} neurons never fire.")
 
 

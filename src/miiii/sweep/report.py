@@ -94,7 +94,8 @@ def render(study: Any, storage: str = "") -> str:
             ["parameter", "choices"], [[k, ", ".join(_fmt(v) for v in vs)] for k, vs in space.items()], left=2)
             + f'<p class="note">fixed: {html.escape(json.dumps(base))}</p></section>')
     header, rows = best_rows(study)
-    parts.append(f"<section><h2>Best trials</h2>{_table(header, rows, left=1) if rows else '<p class=note>no complete trial yet</p>'}</section>")
+    parts.append("<section><h2>Best trials</h2>"
+                 f"{_table(header, rows, left=1) if rows else '<p class=note>no complete trial yet</p>'}</section>")
     if rows:
         for title, body in _figures(study):
             parts.append(f"<section><h2>{title}</h2>{body}</section>")

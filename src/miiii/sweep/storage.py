@@ -75,7 +75,9 @@ def open_storage(url: str, heartbeat: float | None = 60.0) -> Any:
         except Exception as e:  # sqlalchemy's OperationalError, ArgumentError, a missing driver, ...
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             # Workers starting together on a fresh database race to create Optuna's tables.
-            if attempt < 9 and re.search(r"already exists|duplicate key|database is locked|UNIQUE constraint failed", msg):
+            if attempt < 9 and re.search(
+                r"already exists|duplicate key|database is locked|UNIQUE constraint failed", msg
+            ):
                 time.sleep(0.5 + 0.5 * attempt)
                 continue
             raise ConfigError(f"--storage: cannot open {redact(given)}: {msg}") from None

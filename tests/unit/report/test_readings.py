@@ -47,7 +47,8 @@ N = {
               "dominant_epochs": [0, 1, 2, 4], "count_dominant": [0, 1, 3, 2],
               "reference_count": 5.0},
     "attention": {"reads": ["x0", "x1", "both"]},
-    "grad_norms": {"W_E": {"final": 0.01, "max": 2.5, "max_epoch": 16}, "W_U": {"final": 0.2, "max": 1.0, "max_epoch": 2}},
+    "grad_norms": {"W_E": {"final": 0.01, "max": 2.5, "max_epoch": 16},
+                   "W_U": {"final": 0.2, "max": 1.0, "max_epoch": 2}},
     "per_subtask": PER,
 }
 
