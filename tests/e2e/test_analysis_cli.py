@@ -22,20 +22,13 @@ def tiny_run(tmp_path_factory):
     return run
 
 
-def _one_line_error(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("miiii: error:"), r.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
 
-
-def test_bad_input_is_one_line_and_exit_2(tiny_run, tmp_path):
-    _one_line_error(_miiii("analyze", tmp_path), "not a complete miiii run")
-    _one_line_error(_miiii("analyze", tiny_run, "--epoch", 3), "no checkpoint at epoch 3", "[0, 1, 2, 4]")
-    _one_line_error(_miiii("analyze", tiny_run, "--run", 1), "--run", "out of range")
-    _one_line_error(_miiii("report", tiny_run, tmp_path / "missing", "--out", tmp_path / "r.html"), "not a complete")
-    _one_line_error(_miiii("report", tiny_run, "--out", tmp_path / "r.txt"), ".html")
+def test_bad_input_is_one_line_and_exit_2(tiny_run, tmp_path, one_line_error):
+    one_line_error(_miiii("analyze", tmp_path), "not a complete miiii run")
+    one_line_error(_miiii("analyze", tiny_run, "--epoch", 3), "no checkpoint at epoch 3", "[0, 1, 2, 4]")
+    one_line_error(_miiii("analyze", tiny_run, "--run", 1), "--run", "out of range")
+    one_line_error(_miiii("report", tiny_run, tmp_path / "missing", "--out", tmp_path / "r.html"), "not a complete")
+    one_line_error(_miiii("report", tiny_run, "--out", tmp_path / "r.txt"), ".html")
     assert not (tiny_run / "analysis").exists()  # nothing half-written by the failures
 
 
@@ -47,12 +40,12 @@ def test_analyze_one_epoch_of_one_run(tiny_run):
     assert doc["epoch"] == 2 and [n["run"] for n in doc["runs"]] == [0]
 
 
-def test_figures_command(tmp_path):
+def test_figures_command(tmp_path, one_line_error):
     r = _miiii("figures", "--out", tmp_path / "figs", "--p", 23, "--grid-p", 7)
     assert r.returncode == 0, r.stderr
     names = {"polar_primes", "polar_multiples", "input_grid", "target_grids"}
     assert {f.name for f in (tmp_path / "figs").iterdir()} == {f"{n}.{e}" for n in names for e in ("svg", "png")}
-    _one_line_error(_miiii("figures", "--out", tmp_path / "f2", "--primes", "2,x"), "--primes")
+    one_line_error(_miiii("figures", "--out", tmp_path / "f2", "--primes", "2,x"), "--primes")
 
 
 def test_illustration_primes():

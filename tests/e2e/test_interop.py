@@ -155,25 +155,18 @@ def test_export_round_trips(runs, tmp_path):
         assert not torch.equal(hooked_transformer(runs["smoke"], run=0, epoch=8)(x), want)
 
 
-def _one_line_error(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("miiii: error:"), r.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
 
-
-def test_bad_input_is_one_line_and_exit_2(runs, tmp_path):
+def test_bad_input_is_one_line_and_exit_2(runs, tmp_path, one_line_error):
     run, out = runs["smoke"], tmp_path / "m.safetensors"
-    _one_line_error(_miiii("export-tl", run, "--epoch", 3, "--out", out),
+    one_line_error(_miiii("export-tl", run, "--epoch", 3, "--out", out),
                     "no checkpoint at epoch 3", "[0, 1, 2, 4, 8, 16]")
-    _one_line_error(_miiii("export-tl", run, "--run", 2, "--out", out), "--run", "out of range", "2 run(s)")
-    _one_line_error(_miiii("export-tl", run, "--epoch", -1, "--out", out), "--epoch")
-    _one_line_error(_miiii("export-tl", run, "--out", tmp_path / "m.pt"), "--out", ".safetensors")
-    _one_line_error(_miiii("export-tl", tmp_path / "nothing", "--out", out), "no miiii run")
+    one_line_error(_miiii("export-tl", run, "--run", 2, "--out", out), "--run", "out of range", "2 run(s)")
+    one_line_error(_miiii("export-tl", run, "--epoch", -1, "--out", out), "--epoch")
+    one_line_error(_miiii("export-tl", run, "--out", tmp_path / "m.pt"), "--out", ".safetensors")
+    one_line_error(_miiii("export-tl", tmp_path / "nothing", "--out", out), "no miiii run")
     # Without the extra (TransformerLens made unimportable in the child): how to install it.
     no_tl = "sys.modules['transformer_lens'] = None; "
-    _one_line_error(_miiii("export-tl", run, "--out", out, prelude=no_tl), 'pip install -e ".[tl]"')
+    one_line_error(_miiii("export-tl", run, "--out", out, prelude=no_tl), 'pip install -e ".[tl]"')
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 

@@ -23,13 +23,6 @@ def _miiii(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
-def _one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None:
-    assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("miiii: error:"), r.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -56,11 +49,11 @@ def test_complete_with_checkpoints_is_reused(trained, tmp_path):
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}  # nothing rewritten
 
 
-def test_complete_without_checkpoints_says_what_to_do(trained, tmp_path):
+def test_complete_without_checkpoints_says_what_to_do(trained, tmp_path, one_line_error):
     out = tmp_path / "record"
     shutil.copytree(trained, out, ignore=shutil.ignore_patterns("checkpoints"))
-    _one_line_error(_miiii(*SMOKE, "--out", str(out)), "without its checkpoints", "summary.json")
-    _one_line_error(_miiii("analyze", str(out)), "without its checkpoints")
+    one_line_error(_miiii(*SMOKE, "--out", str(out)), "without its checkpoints", "summary.json")
+    one_line_error(_miiii("analyze", str(out)), "without its checkpoints")
     (out / "summary.json").unlink()  # what the message suggests: retrain it in place
     r = _miiii(*SMOKE, "--out", str(out))
     assert r.returncode == 0, r.stderr
@@ -78,7 +71,7 @@ def test_partial_run_resumes_to_the_same_parameters(trained, tmp_path):
         (trained / "checkpoints" / "final.safetensors").read_bytes()
 
 
-def test_another_runs_config_is_refused(trained, tmp_path):
+def test_another_runs_config_is_refused(trained, tmp_path, one_line_error):
     out = tmp_path / "other"
     shutil.copytree(trained, out)
-    _one_line_error(_miiii(*SMOKE[:-1], "epochs=32", "--out", str(out)), "holds a different run")
+    one_line_error(_miiii(*SMOKE[:-1], "epochs=32", "--out", str(out)), "holds a different run")
