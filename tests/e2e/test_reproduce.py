@@ -42,6 +42,7 @@ def _readme_first_command() -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # a whole smoke reproduction (9 runs trained and analysed) and a resumed one
 def test_readme_first_command_end_to_end_on_a_copy_of_the_committed_tree(tmp_path):
     """The README's main job at the smoke preset, in a copy of what a fresh clone holds (with the
     committed results/), then judged claim by claim, reported, and resumed by a second run."""

@@ -19,12 +19,15 @@ from .analyze import SCHEMA, write_analysis
 
 
 def load_analysis(run_dir: str | Path) -> dict[str, Any]:
-    """``analysis.json`` of a complete run directory, analysing it first when needed."""
+    """``analysis.json`` of a complete run directory, analysing it first when needed: when there
+    is none, or it has an older layout, another epoch than the final one, only some of the runs
+    (``analyze --run``) or figures missing."""
     rd = RunDir(run_dir)
-    rd.require_complete()
+    summary = rd.require_complete()
     path = rd.path / "analysis" / "analysis.json"
     doc = json.loads(path.read_text()) if path.exists() else None
-    fresh = doc is not None and doc.get("schema") == SCHEMA and all("figures" in r and all(
+    fresh = doc is not None and doc.get("schema") == SCHEMA and doc.get("epoch") == summary["epochs"] and \
+        len(doc["runs"]) == len(summary["runs"]) and all("figures" in r and all(
         (path.parent / f["png"]).exists() for f in r["figures"].values()) for r in doc["runs"])
     return doc if fresh else write_analysis(rd.path)
 
