@@ -21,7 +21,7 @@ import pandas as pd
 from . import train
 from .config import Grid
 from .measures.grok import grok_all
-from .store import RunDir, write_json
+from .store import RunDir, jsonable, write_json
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -113,11 +113,6 @@ class _Records:
         return rec
 
 
-def _finite(xs: np.ndarray) -> list[float | None]:
-    """Floats for JSON; a diverged run's NaN/inf become null (summary.json stays strict JSON)."""
-    return [float(v) if np.isfinite(v) else None for v in xs]
-
-
 def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
     M = np.stack(rec.metrics)  # (T, R, 4, S)
     E = np.asarray(rec.epochs)
@@ -127,9 +122,9 @@ def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
         bad = np.flatnonzero(~np.isfinite(M[:, r, 0, :]).all(-1))  # a non-finite training loss
         runs.append({
             "config": cfg.to_dict(),
-            "final_train_acc": _finite(M[-1, r, 1]),
-            "final_valid_acc": _finite(M[-1, r, 3]),
-            "final_valid_loss": _finite(M[-1, r, 2]),
+            "final_train_acc": jsonable(M[-1, r, 1].tolist()),
+            "final_valid_acc": jsonable(M[-1, r, 3].tolist()),
+            "final_valid_loss": jsonable(M[-1, r, 2].tolist()),
             "grok_epoch": [g.epoch for g in groks],  # the contract: sustained, not censored
             "grok_first": [g.first for g in groks],
             "grok_sustained": [g.sustained for g in groks],

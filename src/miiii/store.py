@@ -53,6 +53,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def jsonable(x: Any) -> Any:
+    """NumPy scalars to Python ones and NaN/inf to None (a diverged run's numbers), so the JSON
+    files stay strict."""
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
 def write_json(path: Path, obj: Any) -> None:
     atomic_write(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
 

@@ -37,7 +37,7 @@ from ..config import ConfigError
 from ..measures import grok, omega
 from ..plots.style import render
 from ..report import all_figures
-from ..store import RunDir, atomic_write, write_json
+from ..store import RunDir, atomic_write, jsonable, write_json
 
 # analysis.json's layout; a report re-analyses a run whose analysis.json has another (older) one.
 SCHEMA = 2
@@ -224,18 +224,5 @@ def write_analysis(run_dir: str | Path, epoch: int | None = None, run: int | Non
                     atomic_write(path, data)
                     files.setdefault(name, {})[ext] = str(path.relative_to(out))
             r.numbers["figures"] = files
-    write_json(out / "analysis.json", _jsonable(doc))
+    write_json(out / "analysis.json", jsonable(doc))
     return doc
-
-
-def _jsonable(x: Any) -> Any:
-    """NaN/inf -> None so the JSON stays strict."""
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if np.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
