@@ -1,11 +1,16 @@
 """Training speed against the machine's own limit, in one run.
 
-    python benchmarks/bench.py [--quick]
+    python benchmarks/bench.py [--quick] [--compare OLD_TRAIN_PY]
 
 Measures the float32 matmul peak, training throughput at the study's size (p=113, d=256) and
-at the ``quick`` preset's, multi-run scaling, the cost of logging and of omega recording, and
+at the ``quick`` preset's, multi-run scaling, the cost of logging and of omega recording, the
+training time of ``miiii reproduce --preset quick`` estimated from its own two multi-runs, and
 the optimised code beside a plain reference (plain.py). Prints a table and writes
 ``benchmarks/results/<machine>.json`` (``<machine>-quick.json`` with ``--quick``).
+
+``--compare`` loads another version of ``miiii/train.py`` (e.g. ``git show
+HEAD~1:src/miiii/train.py > /tmp/train_old.py``) and times it beside the installed one,
+alternating, for 1, 7 and 21 runs and for the reproduce estimate: before/after side by side.
 
 Every figure is a best-of-N wall time after a compiling warm-up, with
 ``jax.block_until_ready``; ratios come from measurements taken in this one process, side by
@@ -15,6 +20,7 @@ side, so a shared machine shifts them less than the absolute numbers.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -94,12 +100,17 @@ def xla_step_flops(s: train.Setup) -> float:
 
 
 class Timer:
-    """A Trainer and its state, training ``n`` epochs per call through the public API."""
+    """A Trainer and its state, training ``n`` epochs per call through the public API.
 
-    def __init__(self, cfg: Config, runs: int = 1, record_omega: bool = False):
-        self.s = train.setup(Grid(cfg, {"seed": tuple(range(runs))} if runs > 1 else {}))
-        self.t = train.Trainer(self.s, record_omega)
-        self.state, self.logs = train.init_state(self.s), self.t.empty_logs()
+    ``grid`` overrides ``cfg``/``runs``; ``mod`` is the training module (``--compare`` passes
+    another version of it)."""
+
+    def __init__(self, cfg: Config | None = None, runs: int = 1, record_omega: bool = False,
+                 grid: Grid | None = None, mod=train, **trainer_kw):
+        grid = grid or Grid(cfg, {"seed": tuple(range(runs))} if runs > 1 else {})
+        self.s = mod.setup(grid)
+        self.t = mod.Trainer(self.s, record_omega, **trainer_kw)
+        self.state, self.logs = mod.init_state(self.s), self.t.empty_logs()
         self.epoch = 1
         self(1)  # compile
 
@@ -108,6 +119,45 @@ class Timer:
         self.state, self.logs = self.t.run(self.state, self.logs, self.epoch, self.epoch + n)
         jax.block_until_ready(self.state)
         self.epoch += n
+
+
+def rates(timers: dict, n: dict, reps: int) -> dict:
+    """Run-epochs per second of wall and of this process's CPU time, best of ``reps`` calls,
+    the timers called in turn so that all see the same load."""
+    wall = {k: float("inf") for k in timers}
+    cpu = dict(wall)
+    for _ in range(reps):
+        for k, t in timers.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            t(n[k])
+            wall[k] = min(wall[k], time.perf_counter() - w0)
+            cpu[k] = min(cpu[k], time.process_time() - c0)
+    return {k: (t.s.n_runs * n[k] / wall[k], t.s.n_runs * n[k] / cpu[k]) for k, t in timers.items()}
+
+
+def reproduce_sets() -> dict[str, Grid]:
+    """``reproduce --preset quick``'s multi-runs (main: 21 runs, nanda: 5), logging off."""
+    from miiii.pipelines.reproduce import run_set  # the analysis and report stack: only here
+
+    return {name: Grid.of_runs([no_logs(r) for r in grid.runs]) for name, (grid, _) in run_set("quick").items()}
+
+
+def reproduce_estimate(mods: dict, n: int, reps: int, logging: float) -> dict:
+    """Training seconds of ``reproduce --preset quick`` per training module: each multi-run's
+    epochs at its measured rate, times the logging factor of a preset run (``logging``)."""
+    out = {k: {} for k in mods}
+    for name, grid in reproduce_sets().items():
+        timers = {k: Timer(grid=grid, mod=m) for k, m in mods.items()}
+        m = max(4, n // len(grid.runs))
+        r = rates(timers, {k: m for k in timers}, reps)
+        for k, (wall, cpu) in r.items():
+            runs, epochs = len(grid.runs), grid.base.epochs
+            out[k][name] = dict(runs=runs, run_epochs_per_s=wall, run_epochs_per_cpu_s=cpu,
+                                seconds=runs * epochs / wall * logging)
+        del timers
+    for k in out:
+        out[k]["seconds"] = sum(v["seconds"] for v in out[k].values())
+    return out
 
 
 class PlainTimer:
@@ -124,9 +174,20 @@ def no_logs(cfg: Config) -> Config:
     return cfg.replace(log_linear=0, log_log=0)  # then only epochs 0 and the last are logged
 
 
+def load_train(path: str):
+    """Another version of ``miiii/train.py`` as a module of the installed package."""
+    spec = importlib.util.spec_from_file_location("miiii._train_compare", path)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "miiii"
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter timings, no plain run at p=113 (~3 min on 2 cores)")
+    ap.add_argument("--compare", metavar="TRAIN_PY", help="another miiii/train.py to time beside this one")
     args = ap.parse_args()
     reps = 2 if args.quick else 3
     out: dict = {"machine": machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__,
@@ -156,18 +217,24 @@ def main() -> None:
 
     quick, n = no_logs(preset("quick")), 20 if args.quick else 100
     scaling, single = [], None
-    for R in (1, 2, 4, 8, 16):
+    for R in (1, 2, 4, 7, 8, 16, 21):
         timer = Timer(quick, R)
         m = max(4, n // R)
-        c0 = time.process_time()
-        rate = R * m / best(lambda timer=timer, m=m: timer(m), reps)
-        cpu_rate = R * m * reps / (time.process_time() - c0)  # per CPU-second: less load-dependent
+        rate, cpu_rate = rates({"t": timer}, {"t": m}, reps)["t"]  # per CPU-second: less load-dependent
         single = single or (rate, cpu_rate)
         scaling.append(dict(runs=R, run_epochs_per_s=rate, ratio_to_single=rate / single[0],
                             ratio_to_R_single=rate / (R * single[0]), run_epochs_per_cpu_s=cpu_rate,
                             cpu_ratio_to_single=cpu_rate / single[1]))
         del timer
     out["scaling"] = scaling
+
+    # The same 21 runs in one vmapped program and as Trainer.run trains them (on a CPU, groups
+    # of train.CPU_RUNS_PER_CALL runs one after another), alternated.
+    timers = {"one program": Timer(quick, 21, per_call=21), "as trained": Timer(quick, 21)}
+    r = rates(timers, {k: max(4, n // 21) for k in timers}, reps + 1)
+    out["grouping"] = [dict(kind=k, groups=len(t.t.groups), run_epochs_per_s=r[k][0], run_epochs_per_cpu_s=r[k][1])
+                       for k, t in timers.items()]
+    del timers
 
     # Logging: every epoch logged (metrics; metrics + omega) against none, side by side.
     small = quick.replace(epochs=4 * n + 8)
@@ -179,6 +246,24 @@ def main() -> None:
                            preset_run=1 + n_logs / E * (per[k] / per["none"] - 1))
                       for k in ("metrics", "metrics+omega")]
     del timers
+
+    # reproduce --preset quick: its two multi-runs as they train, logging added from above.
+    logging = next(r["preset_run"] for r in out["logging"] if r["kind"] == "metrics+omega")
+    out["reproduce_quick"] = reproduce_estimate({"this": train}, n, reps, logging)["this"]
+
+    if args.compare:  # before/after, alternated in this process
+        other = load_train(args.compare)
+        mods = {"before": other, "after": train}
+        rows = []
+        for R in (1, 7, 21):
+            timers = {k: Timer(quick, R, mod=m) for k, m in mods.items()}
+            r = rates(timers, {k: max(4, n // R) for k in timers}, reps + 1)
+            rows.append(dict(runs=R, **{f"{k}_run_epochs_per_s": r[k][0] for k in mods},
+                             **{f"{k}_run_epochs_per_cpu_s": r[k][1] for k in mods}))
+            del timers
+        est = reproduce_estimate(mods, n, reps, logging)
+        out["compare"] = dict(before=os.path.abspath(args.compare), scaling=rows,
+                              reproduce_seconds={k: est[k]["seconds"] for k in mods}, reproduce=est)
 
     # Optimised against plain, alternated so that both see the same load.
     plain_rows = []
@@ -213,13 +298,35 @@ def report(out: dict) -> None:
               f"{r['model_gflop_per_epoch']:12.2f} {r['xla_gflop_per_epoch']:10.2f} "
               f"{r['model_gflops']:11.1f} {r['ratio_to_peak']:8.0%}")
     print(f"\n{'runs':>4} {'run-epochs/s':>13} {'x single':>9} {'vs R x single':>14} "
-          f"{'per CPU-s':>10} {'x single':>9}   (quick size, vmapped)")
+          f"{'per CPU-s':>10} {'x single':>9}   (quick size, Trainer.run)")
     for r in out["scaling"]:
         print(f"{r['runs']:4} {r['run_epochs_per_s']:13.1f} {r['ratio_to_single']:9.2f} "
               f"{r['ratio_to_R_single']:14.2f} {r['run_epochs_per_cpu_s']:10.1f} {r['cpu_ratio_to_single']:9.2f}")
+    g = {r["kind"]: r for r in out["grouping"]}
+    one, trained = g["one program"], g["as trained"]
+    print(f"\n21 runs in one program: {one['run_epochs_per_s']:.1f} run-epochs/s ({one['run_epochs_per_cpu_s']:.1f} "
+          f"per CPU-s); in {trained['groups']} groups one after another: {trained['run_epochs_per_s']:.1f} "
+          f"({trained['run_epochs_per_cpu_s']:.1f}), x{trained['run_epochs_per_s'] / one['run_epochs_per_s']:.2f} "
+          f"(x{trained['run_epochs_per_cpu_s'] / one['run_epochs_per_cpu_s']:.2f} per CPU-s)")
     print(f"\n{'logging (quick size)':22} {'every epoch':>12} {'preset run':>11}   (time / time without)")
     for r in out["logging"]:
         print(f"{r['kind']:22} {r['per_logged_epoch']:12.2f} {r['preset_run']:11.3f}")
+    rq = out["reproduce_quick"]
+    print(f"\nreproduce --preset quick, training: {rq['seconds']:.0f} s = {rq['seconds'] / 60:.1f} min (estimated: "
+          + ", ".join(f"{k} {v['runs']} runs at {v['run_epochs_per_s']:.0f} run-epochs/s"
+                      for k, v in rq.items() if k != "seconds") + ", with logging)")
+    if "compare" in out:
+        c = out["compare"]
+        print(f"\nbefore = {c['before']}, after = this tree; alternated in this process")
+        print(f"{'runs':>4} {'run-epochs/s before':>20} {'after':>7} {'x':>5} {'per CPU-s before':>17} "
+              f"{'after':>7} {'x':>5}")
+        for r in c["scaling"]:
+            b, a = r["before_run_epochs_per_s"], r["after_run_epochs_per_s"]
+            bc, ac = r["before_run_epochs_per_cpu_s"], r["after_run_epochs_per_cpu_s"]
+            print(f"{r['runs']:4} {b:20.1f} {a:7.1f} {a / b:5.2f} {bc:17.1f} {ac:7.1f} {ac / bc:5.2f}")
+        rs = c["reproduce_seconds"]
+        print(f"reproduce quick training: before {rs['before']:.0f} s ({rs['before'] / 60:.1f} min), "
+              f"after {rs['after']:.0f} s ({rs['after'] / 60:.1f} min)")
     print(f"\n{'size':6} {'optimised ms/ep':>16} {'plain ms/ep':>12} {'speed-up':>9}")
     for r in out["plain"]:
         print(f"{r['size']:6} {r['optimised_ms']:16.2f} {r['plain_ms']:12.2f} {r['speedup']:9.1f}x")

@@ -84,11 +84,56 @@ def depth_of(params: Params) -> int:
     return sum(1 for k in params if k.endswith("attn.W_Q"))
 
 
-def _dropout(x: Array, rate: Array | float, key: PRNGKeyArray | None) -> Array:
-    if key is None:
-        return x
-    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-    return jnp.where(keep, x / (1.0 - rate), 0.0)
+def _threefry2x32(k0: Array, k1: Array, x0: Array, x1: Array) -> tuple[Array, Array]:
+    """Threefry-2x32, 20 rounds (Salmon et al. 2011): JAX's default PRNG function, written out.
+
+    Bit for bit ``jax.extend.random.threefry_2x32`` (tests/unit/test_train.py checks). JAX
+    lowers its own on CPU as a rolled 5-iteration loop that copies the counters every
+    iteration; with a key split per example, dropout cost 9 % of a 21-run quick-size step
+    (13 % of one run's). Unrolled and drawn for the whole step at once, the rounds are
+    elementwise integer work that XLA fuses with the comparison that makes the mask: 3 %.
+    """
+    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
+    ks = (k0, k1, k0 ^ k1 ^ np.uint32(0x1BD11BDA))
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for i in range(5):
+        for r in rotations[i % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x0, x1
+
+
+def dropout_masks(key: Array, rate: Array | float, depth: int, d_model: int,
+                  n: int | None) -> list[Array]:
+    """Keep masks (bool) of one training step's ``2 * depth`` dropout sites, one draw for all.
+
+    Site shapes are those of ``forward``'s residuals: ``(n, 3, d_model)`` in blocks
+    before the last, ``(n, d_model)`` in the last; without the leading ``n`` when ``n`` is
+    None (``dropout_mask=batch``: one mask per step, shared by every example). Element ``i``
+    of block ``l`` hashes the counter ``(i, l)`` with Threefry-2x32 under ``key`` (a raw
+    ``uint32[2]`` key); the two output words decide the block's two sites (after attention,
+    after the MLP). A word's top 24 bits, read as a uniform in [0, 1), are kept when below
+    ``1 - rate``, as ``jax.random.bernoulli`` does with 23 bits: every element is an independent
+    Bernoulli(1 - rate) draw, and the masks are a function of the key alone.
+    """
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    key = key.astype(jnp.uint32)
+    lead = () if n is None else (n,)
+    keep_p = 1.0 - jnp.asarray(rate, jnp.float32)
+    masks = []
+    for layer in range(depth):
+        shape = lead + ((d_model,) if layer == depth - 1 else (3, d_model))
+        count = jax.lax.iota(jnp.uint32, int(np.prod(shape))).reshape(shape)
+        words = _threefry2x32(key[0], key[1], count, jnp.full(shape, layer, jnp.uint32))
+        masks += [(w >> np.uint32(8)).astype(jnp.float32) * np.float32(2.0 ** -24) < keep_p for w in words]
+    return masks
+
+
+def _dropout(x: Array, keep: Array | None, rate: Array | float) -> Array:
+    return x if keep is None else jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
 def _embed_project(params: Params, x: Int[Array, "3"], W: Float[Array, "head d_model d_head"],
@@ -105,21 +150,24 @@ def _embed_project(params: Params, x: Int[Array, "3"], W: Float[Array, "head d_m
 def forward(
     params: Params,
     x: Int[Array, "3"],
-    key: PRNGKeyArray | None = None,
+    masks: list[Array] | None = None,
     dropout: Array | float = 0.0,
     with_cache: bool = False,
     readout: int = -1,
 ) -> tuple[Float[Array, " n_out"], Cache]:
-    """Logits at ``=`` for one example; ``key`` given means training (dropout on).
+    """Logits at ``=`` for one example; ``masks`` given means training (dropout on).
 
-    Returns ``(logits, cache)``; the cache (empty unless ``with_cache``) holds activations
-    under TransformerLens hook names. In the last block, positions are the one query ``=``,
-    or the position ``readout`` names (0: the first token, where the study's code reads).
+    ``masks`` are the keep masks of the ``2 * depth`` dropout sites (after attention, after
+    the MLP, block by block), as ``dropout_masks`` draws them: ``(3, d_model)`` in blocks
+    before the last, ``(d_model,)`` in the last. Returns ``(logits, cache)``; the cache (empty
+    unless ``with_cache``) holds activations under TransformerLens hook names. In the last
+    block, positions are the one query ``=``, or the position ``readout`` names (0: the first
+    token, where the study's code reads).
     """
     cache: Cache = {}
     keep = (lambda name, v: cache.__setitem__(name, v)) if with_cache else (lambda name, v: None)
     depth = depth_of(params)
-    keys = [None] * (2 * depth) if key is None else list(jax.random.split(key, 2 * depth))
+    masks = [None] * (2 * depth) if masks is None else masks
 
     embed, pos = params["W_E"][x], params["W_pos"]
     keep("hook_embed", embed)
@@ -133,13 +181,16 @@ def forward(
         queries = readout if last else slice(None)
         hook = (lambda name, v, axis: keep(name, jnp.expand_dims(v, axis))) if last else (
             lambda name, v, axis: keep(name, v))
-        q_in = resid[queries]
-        W_Q, W_K, W_V = (params[b + f"attn.W_{m}"] for m in "QKV")
+        W_Q, W_K, W_V, W_O = (params[b + f"attn.W_{m}"] for m in "QKVO")
         if layer == 0:  # the residual is still embed + pos: project the vocabulary, not the batch
+            # Gathered, not sliced from ``resid``: the slice's gradient is a pad and a reduction
+            # over a (batch, 3, d_model) tensor.
+            q_in = params["W_E"][x[queries]] + pos[queries]
             q = _embed_project(params, x, W_Q, queries)
             k = _embed_project(params, x, W_K, slice(None))
             v = _embed_project(params, x, W_V, slice(None))
         else:
+            q_in = resid[queries]
             q = jnp.einsum("...d,hde->h...e", q_in, W_Q)
             k = jnp.einsum("kd,hde->hke", resid, W_K)
             v = jnp.einsum("kd,hde->hke", resid, W_V)
@@ -150,15 +201,18 @@ def forward(
         pattern = jax.nn.softmax(scores, axis=-1)
         hook(b + "attn.hook_pattern", pattern, -2)
         z = jnp.einsum("h...k,hke->h...e", pattern, v)
-        attn_out = jnp.einsum("h...e,hed->...d", z, params[b + "attn.W_O"])
+        if last:  # one (n_heads * d_head)-long contraction: a matrix-vector product, not a batched one
+            attn_out = z.reshape(-1) @ W_O.reshape(-1, W_O.shape[-1])
+        else:
+            attn_out = jnp.einsum("hpe,hed->pd", z, W_O)
         hook(b + "hook_attn_out", attn_out, 0)
-        resid = _dropout(q_in + attn_out, dropout, keys[2 * layer])
+        resid = _dropout(q_in + attn_out, masks[2 * layer], dropout)
         hook(b + "hook_resid_mid", resid, 0)
         pre = resid @ params[b + "mlp.W_in"]
         post = jax.nn.relu(pre)
         hook(b + "mlp.hook_pre", pre, 0)
         hook(b + "mlp.hook_post", post, 0)
-        resid = _dropout(resid + post @ params[b + "mlp.W_out"], dropout, keys[2 * layer + 1])
+        resid = _dropout(resid + post @ params[b + "mlp.W_out"], masks[2 * layer + 1], dropout)
         hook(b + "hook_resid_post", resid, 0)
     logits = resid @ params["W_U"]  # resid is the vector at "="
     return logits, cache

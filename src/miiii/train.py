@@ -13,10 +13,19 @@ The loop counter is not batched, so under ``vmap`` the ``cond`` stays a real bra
 
 With several local devices (GPUs, or ``--xla_force_host_platform_device_count`` on CPU)
 the run axis is sharded across them (``NamedSharding`` over a 1-D mesh ``"runs"``) when the
-number of runs divides evenly; ``jit`` then runs each device's runs where they live.
+number of runs divides evenly; ``jit`` then runs each device's runs where they live. On one
+CPU device, ``Trainer.run`` trains more than ``CPU_RUNS_PER_CALL`` runs as near-equal groups
+of at most that many, one group after another (``run_groups``): a few runs at a time keep
+their activations in cache.
 
 Epoch e means "after e full-batch steps". Metrics at epoch e are of the parameters after
-step e; gradient norms at epoch e are those of the raw gradient step e used (none at 0).
+step e; gradient norms at epoch e are those of the raw gradient step e used (none at 0); they
+are computed inside the logging branch, so unlogged steps do not pay for them.
+
+The dropout masks of a whole step come from ONE counter-based draw (``model.dropout_masks``)
+instead of one PRNG key per example: still an independent Bernoulli draw per example
+(``dropout_mask=example``) or per step (``dropout_mask=batch``), from the run's key, so
+training stays deterministic given the seed.
 """
 
 from __future__ import annotations
@@ -178,10 +187,11 @@ def train_logits(params: model.Params, x: Int[Array, "batch 3"], key: Array | No
     at = model.readout_position(cfg.readout)
     if key is None:
         return jax.vmap(lambda xi: model.forward(params, xi, readout=at)[0])(x)
-    if cfg.dropout_mask == "batch":  # the study's code: one mask per step, shared by every example
-        return jax.vmap(lambda xi: model.forward(params, xi, key, dropout, readout=at)[0])(x)
-    keys = jax.random.split(key, x.shape[0])  # an independent mask per example
-    return jax.vmap(lambda xi, k: model.forward(params, xi, k, dropout, readout=at)[0])(x, keys)
+    per_example = cfg.dropout_mask == "example"  # "batch": the study's code, one mask per step
+    masks = model.dropout_masks(key, dropout, model.depth_of(params), params["W_E"].shape[-1],
+                                x.shape[0] if per_example else None)
+    return jax.vmap(lambda xi, m: model.forward(params, xi, m, dropout, readout=at)[0],
+                    in_axes=(0, 0 if per_example else None))(x, masks)
 
 
 def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task: tasks.Task,
@@ -191,13 +201,18 @@ def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task
     return (loss.mean(0) * d.weights).sum() / d.weights.sum()
 
 
-def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper) -> tuple[State, Array]:
+def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper) -> tuple[State, model.Params]:
+    """One full-batch step of one run: the new state and the raw gradient it used."""
     key, sub = jax.random.split(state.key)
     grads = jax.grad(_loss)(state.params, d, sub if use_dropout else None, h.dropout, s.task, s.cfg)
     updates, opt_state = _optimizer(s.cfg, h).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    norms = jnp.stack([jnp.linalg.norm(grads[m]) for m in s.matrices])
-    return State(params, opt_state, key), norms
+    return State(params, opt_state, key), grads
+
+
+def grad_norms(s: Setup, grads: model.Params) -> Array:
+    """Frobenius norm of each matrix's gradient, in ``s.matrices`` order."""
+    return jnp.stack([jnp.linalg.norm(grads[m]) for m in s.matrices])
 
 
 def _split_metrics(loss: Array, acc: Array, is_train: Array) -> Float[Array, "4 subtask"]:
@@ -223,10 +238,42 @@ def evaluate(s: Setup, params: model.Params, d: Data, record_omega: bool = True
     return metrics, omega.active_counts(grids, cfg.omega_k)
 
 
-class Trainer:
-    """Compiled chunk and eval programs for one ``Setup``."""
+# Runs per compiled call on a CPU (``Trainer.run``). Measured on a 2-core CPU at the quick size
+# (docs/benchmark.md): 21 runs trained as 7 groups of 3 ran 1.11-1.13x faster per CPU-second
+# than as one vmapped batch of 21 (groups of 2, 4 or 5: 1.09-1.10x, of 7: 1.03x, of 1: 0.95x):
+# a few runs' activations stay in cache, and each op is still large enough for two threads.
+CPU_RUNS_PER_CALL = 3
 
-    def __init__(self, s: Setup, record_omega: bool = True):
+
+def run_groups(n_runs: int, per_call: int | None = None) -> list[tuple[int, int]]:
+    """Contiguous ranges of runs that ``Trainer.run`` trains one after another.
+
+    One range (every run in one program) unless the runs live on one CPU device and outnumber
+    ``per_call`` (default ``CPU_RUNS_PER_CALL``); then ``ceil(n_runs / per_call)`` ranges of
+    near-equal size (at most two sizes, so at most two compiled programs). An accelerator, or
+    runs sharded across devices, take every run at once.
+    """
+    if per_call is None:
+        if jax.local_devices()[0].platform != "cpu" or run_sharding(n_runs) is not None:
+            return [(0, n_runs)]
+        per_call = CPU_RUNS_PER_CALL
+    g = -(-n_runs // max(1, per_call))
+    ends = np.cumsum([n_runs // g + (i < n_runs % g) for i in range(g)])
+    return [(int(a), int(b)) for a, b in zip(np.concatenate([[0], ends[:-1]]), ends)]
+
+
+def _runs(tree, a: int, b: int, axis: int = 0):
+    return jax.tree.map(lambda x: jax.lax.slice_in_dim(x, a, b, axis=axis), tree)
+
+
+class Trainer:
+    """Compiled chunk and eval programs for one ``Setup``.
+
+    ``run`` trains the runs of each ``run_groups`` range in turn (``per_call`` overrides the
+    group size; the runs are independent, so grouping changes no result beyond float rounding
+    of a different batch size)."""
+
+    def __init__(self, s: Setup, record_omega: bool = True, per_call: int | None = None):
         self.s = s
         self.record_omega = record_omega
         use_dropout = any(r.dropout > 0 for r in s.runs)
@@ -236,24 +283,31 @@ class Trainer:
         self.slot_of = jnp.asarray(slot)
         step = jax.vmap(partial(_step, s, use_dropout))
         ev = jax.vmap(self._eval_one)
+        norms = jax.vmap(partial(grad_norms, s))
 
-        def run_chunk(state: State, logs: Logs, start: Array, stop: Array) -> tuple[State, Logs]:
+        def run_chunk(state: State, logs: Logs, data: Data, hyper: Hyper, start: Array,
+                      stop: Array) -> tuple[State, Logs]:
             def body(i: Array, carry: tuple[State, Logs]) -> tuple[State, Logs]:
                 st, lg = carry
-                st, norms = step(st, s.data, s.hyper)
+                st, grads = step(st, data, hyper)
                 slot_i = self.slot_of[i + 1]
 
                 def write(lg: Logs) -> Logs:
-                    m, w = ev(st.params, s.data)
-                    return Logs(lg.metrics.at[slot_i].set(m), lg.grad_norms.at[slot_i].set(norms),
+                    m, w = ev(st.params, data)
+                    return Logs(lg.metrics.at[slot_i].set(m), lg.grad_norms.at[slot_i].set(norms(grads)),
                                 lg.omega.at[slot_i].set(w))
 
                 return st, jax.lax.cond(slot_i >= 0, write, lambda lg: lg, lg)
 
             return jax.lax.fori_loop(start, stop, body, (state, logs))
 
-        self._chunk = jax.jit(run_chunk, donate_argnums=(0, 1))
+        # Every run at once, the data closed over; and a group's runs, its data passed in.
+        self._chunk = jax.jit(lambda state, logs, start, stop: run_chunk(state, logs, s.data, s.hyper, start, stop),
+                              donate_argnums=(0, 1))
+        self._group_chunk = jax.jit(run_chunk, donate_argnums=(0, 1))
         self._eval = jax.jit(ev)
+        self.groups = run_groups(s.n_runs, per_call)
+        self._group_inputs = [(_runs(s.data, a, b), _runs(s.hyper, a, b)) for a, b in self.groups]
 
     def _eval_one(self, params: model.Params, d: Data) -> tuple[Array, Array]:
         return evaluate(self.s, params, d, self.record_omega)
@@ -270,7 +324,15 @@ class Trainer:
         return np.asarray(m), np.asarray(w)
 
     def run(self, state: State, logs: Logs, start: int, stop: int) -> tuple[State, Logs]:
-        return self._chunk(state, logs, jnp.int32(start), jnp.int32(stop))
+        start_, stop_ = jnp.int32(start), jnp.int32(stop)
+        if len(self.groups) == 1:
+            return self._chunk(state, logs, start_, stop_)
+        parts = []
+        for (a, b), (d, h) in zip(self.groups, self._group_inputs):
+            part = self._group_chunk(_runs(state, a, b), _runs(logs, a, b, axis=1), d, h, start_, stop_)
+            parts.append(jax.block_until_ready(part))  # one group at a time: its working set stays in cache
+        return (jax.tree.map(lambda *xs: jnp.concatenate(xs), *(p[0] for p in parts)),
+                jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=1), *(p[1] for p in parts)))
 
 
 def train(grid: Grid, record_omega: bool = True) -> tuple[State, Logs, Setup]:

@@ -94,20 +94,57 @@ def test_readout_first_reads_the_first_position_and_sees_every_token():
     np.testing.assert_allclose(first, out @ params["W_U"], rtol=1e-5, atol=1e-5)
 
 
+def test_threefry_is_jax_threefry_bit_for_bit():
+    import jax
+    import jax.extend
+
+    key = jax.random.PRNGKey(11)
+    count = np.arange(2 * 5000, dtype=np.uint32)
+    ref = np.asarray(jax.extend.random.threefry_2x32(key, count))  # halves: first words, second words
+    a, b = model._threefry2x32(key[0], key[1], count[:5000], count[5000:])
+    np.testing.assert_array_equal(np.concatenate([a, b]), ref)
+
+
+def test_dropout_masks_are_independent_bernoulli_draws_of_the_key():
+    import jax
+
+    key = jax.random.PRNGKey(5)
+    masks = model.dropout_masks(key, 0.2, 2, 128, 423)
+    assert [m.shape for m in masks] == [(423, 3, 128), (423, 3, 128), (423, 128), (423, 128)]
+    flat = [np.asarray(m, np.float64).reshape(423, -1) for m in masks]
+    for m in flat:  # keep rate 0.8, within 4 standard errors
+        assert abs(m.mean() - 0.8) < 4 * np.sqrt(0.16 / m.size)
+    se = 4 / np.sqrt(flat[2].size)  # correlations between sites and between neighbouring examples
+    assert abs(np.corrcoef(flat[2].ravel(), flat[3].ravel())[0, 1]) < se
+    assert abs(np.corrcoef(flat[0][:, -128:].ravel(), flat[2].ravel())[0, 1]) < se
+    assert abs(np.corrcoef(flat[2][:-1].ravel(), flat[2][1:].ravel())[0, 1]) < se
+    again = model.dropout_masks(key, 0.2, 2, 128, 423)
+    assert all(np.array_equal(m, n) for m, n in zip(masks, again))  # a function of the key
+    other = model.dropout_masks(jax.random.PRNGKey(6), 0.2, 2, 128, 423)
+    assert not np.array_equal(masks[2], other[2])
+    assert all(np.asarray(m).all() for m in model.dropout_masks(key, 0.0, 2, 128, 423))  # rate 0 keeps all
+    typed = model.dropout_masks(jax.random.wrap_key_data(key), 0.2, 2, 128, 423)
+    assert np.array_equal(typed[3], masks[3])
+    assert [m.shape for m in model.dropout_masks(key, 0.2, 1, 128, None)] == [(128,), (128,)]  # batch mode
+
+
 def test_dropout_masks_differ_across_examples():
     task = tasks.task_of(Config.make(p=11))
     params = model.init(jax.random.PRNGKey(0), task, 64, 4, 1)
     x = jnp.tile(jnp.array([[3, 4, 11]]), (8, 1))  # the same example eight times
-    keys = jax.random.split(jax.random.PRNGKey(5), 8)
-    logits = jax.vmap(lambda xi, k: model.forward(params, xi, k, 0.5)[0])(x, keys)
+    key = jax.random.PRNGKey(5)
+    masks = model.dropout_masks(key, 0.5, 1, 64, 8)
+    logits = jax.vmap(lambda xi, m: model.forward(params, xi, m, 0.5)[0])(x, masks)
     # identical inputs, so any difference comes from per-example masks
     assert len({tuple(np.round(np.asarray(row), 5)) for row in logits}) == 8
     clean, _ = model.forward(params, x[0])
-    same_key = jax.vmap(lambda xi: model.forward(params, xi, keys[0], 0.5)[0])(x)
-    np.testing.assert_allclose(same_key, same_key[0][None].repeat(8, 0))
+    shared = model.dropout_masks(key, 0.5, 1, 64, None)
+    same = jax.vmap(lambda xi: model.forward(params, xi, shared, 0.5)[0])(x)
+    np.testing.assert_allclose(same, same[0][None].repeat(8, 0))
     assert not np.allclose(logits[0], clean)
-    # rate 0 with a key is exactly the eval forward
-    np.testing.assert_array_equal(model.forward(params, x[0], keys[0], 0.0)[0], clean)
+    # rate 0 keeps every element: exactly the eval forward
+    kept = model.dropout_masks(key, 0.0, 1, 64, None)
+    np.testing.assert_array_equal(model.forward(params, x[0], kept, 0.0)[0], clean)
 
 
 def test_loss_is_normalised_by_log_classes():

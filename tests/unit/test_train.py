@@ -80,3 +80,73 @@ def test_dropout_mask_batch_shares_one_mask_across_examples():
         params = model.init(jax.random.PRNGKey(0), tasks.task_of(cfg), cfg.d_model, cfg.n_heads, cfg.depth)
         logits = np.asarray(train.train_logits(params, x, jax.random.PRNGKey(3), 0.5, cfg))
         assert len({tuple(np.round(row, 5)) for row in logits}) == distinct, mode
+
+
+@pytest.mark.parametrize("change", [{}, {"readout": "first"}, {"depth": 2}, {"depth": 2, "readout": "first"},
+                                    {"task": "nanda"}, {"dropout_mask": "batch"}])
+def test_train_logits_are_the_model_forward_under_the_steps_masks(change):
+    """Training's logits are model.forward's, with no dropout and with the masks drawn from the step's key."""
+    import jax
+    import jax.numpy as jnp
+
+    from miiii import model, tasks
+
+    cfg = preset("smoke").replace(**change)
+    params = model.init(jax.random.PRNGKey(1), tasks.task_of(cfg), cfg.d_model, cfg.n_heads, cfg.depth)
+    x = jnp.asarray(tasks.inputs(cfg.p))
+    at = model.readout_position(cfg.readout)
+    ref = jax.vmap(lambda xi: model.forward(params, xi, readout=at)[0])(x)
+    np.testing.assert_array_equal(train.train_logits(params, x, None, 0.3, cfg), ref)
+    np.testing.assert_array_equal(train.train_logits(params, x, jax.random.PRNGKey(2), 0.0, cfg), ref)  # rate 0
+
+    batch = cfg.dropout_mask == "batch"
+    masks = model.dropout_masks(jax.random.PRNGKey(2), 0.3, cfg.depth, cfg.d_model, None if batch else x.shape[0])
+    drop = jax.vmap(lambda xi, m: model.forward(params, xi, m, 0.3, readout=at)[0],
+                    in_axes=(0, None if batch else 0))(x, masks)
+    got = train.train_logits(params, x, jax.random.PRNGKey(2), 0.3, cfg)
+    np.testing.assert_allclose(got, drop, atol=1e-6, rtol=0)
+    assert not np.allclose(got, ref)
+
+
+def test_run_groups_split_the_runs_into_near_equal_ranges():
+    assert train.run_groups(21, 3) == [(0, 3), (3, 6), (6, 9), (9, 12), (12, 15), (15, 18), (18, 21)]
+    assert train.run_groups(5, 3) == [(0, 3), (3, 5)]
+    assert train.run_groups(13, 4) == [(0, 4), (4, 7), (7, 10), (10, 13)]
+    assert train.run_groups(2, 3) == [(0, 2)]
+    assert train.run_groups(1) == [(0, 1)]
+
+
+def test_training_runs_in_groups_equals_training_them_at_once():
+    grid = parse_overrides(preset("smoke"), ["epochs=24", "seed=0,1,2,3,4", "dropout=0.2"])
+    s = train.setup(grid)
+    out = {}
+    for per_call in (2, 5):  # groups (0, 2), (2, 4), (4, 5) against one program
+        t = train.Trainer(s, per_call=per_call)
+        state, logs = train.init_state(s), t.empty_logs()
+        for start, end in zip([0] + train.chunk_ends(s.cfg, 0)[:-1], train.chunk_ends(s.cfg, 0)):
+            state, logs = t.run(state, logs, start, end)
+        out[per_call] = (t.groups, state, logs)
+    assert out[2][0] == [(0, 2), (2, 4), (4, 5)] and out[5][0] == [(0, 5)]
+    # parameters, optimiser state, metrics and gradient norms agree to float32 rounding (omega
+    # counts are left out: a neuron whose power sits at the threshold flips with any rounding)
+    (state2, logs2), (state5, logs5) = out[2][1:], out[5][1:]
+    for a, b in zip(jax_leaves((state2, logs2.metrics, logs2.grad_norms)),
+                    jax_leaves((state5, logs5.metrics, logs5.grad_norms))):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+    assert np.asarray(logs2.omega).shape == np.asarray(logs5.omega).shape
+    # resumed half-way in a fresh Trainer (as after a kill), the grouped run is bit-identical
+    t = train.Trainer(s, per_call=2)
+    state, logs = train.init_state(s), t.empty_logs()
+    ends = train.chunk_ends(s.cfg, 0)
+    for i, (start, end) in enumerate(zip([0] + ends[:-1], ends)):
+        if i == len(ends) // 2:
+            t = train.Trainer(s, per_call=2)
+        state, logs = t.run(state, logs, start, end)
+    for a, b in zip(jax_leaves((state, logs)), jax_leaves((state2, logs2))):
+        np.testing.assert_array_equal(a, b)
+
+
+def jax_leaves(tree):
+    import jax
+
+    return [np.asarray(x) for x in jax.tree.leaves(tree)]
