@@ -6,14 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import PRESETS, ConfigError
+from ..config import PRESETS, ConfigError, parse_items
 from .common import progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="train, analyse and judge the study's run set; writes a fidelity table")
     p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                   help="quick (minutes on a CPU), paper (the study's settings, for a GPU), smoke (seconds)")
+                   help="quick (20 min on a 2-core CPU: the claims about miiii, nanda and basis), long (quick's "
+                        "model, every role: about an hour), paper (the study's settings, for a GPU), smoke (seconds)")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="change every run of the set, e.g. the study code's choices: init=study dropout_mask=batch "
+                        "readout=first ema_start=zero (not task, seed, split_seed, lambda, dropout: roles set them)")
     p.add_argument("--out", required=True, help="output directory; re-running resumes it")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--budget-seconds", type=float, metavar="S",
@@ -29,14 +33,20 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out: {args.out} exists and is not a directory")
     if args.budget_seconds is not None and args.budget_seconds <= 0:
         raise ConfigError(f"--budget-seconds: expected a positive number of seconds, got {args.budget_seconds:g}")
+    overrides = {}
+    for key, values in parse_items(args.overrides).items():
+        if len(values) != 1:
+            raise ConfigError(f"{key}: one value expected in reproduce, got {values!r}")
+        overrides[key] = values[0]
     log = None if args.quiet else (lambda line: print(f"[reproduce] {line}", file=sys.stderr))
     doc = reproduce(args.preset, args.out, log=log, progress=None if args.quiet else progress_bar,
-                    budget_seconds=args.budget_seconds)
+                    budget_seconds=args.budget_seconds, overrides=overrides)
     if not doc["complete"]:
         print(f"{args.out}: preset {args.preset}, INCOMPLETE after {doc['seconds']:.0f} s: {doc['incomplete']}")
         return 0
     width = max(len(c["id"]) for c in doc["claims"])
-    print(f"{args.out}: preset {args.preset}, {doc['seconds']:.0f} s")
+    changed = "".join(f", {k}={v}" for k, v in overrides.items())
+    print(f"{args.out}: preset {args.preset}{changed}, {doc['seconds']:.0f} s")
     for c in doc["claims"]:
         print(f"  {c['id']:<{width}}  {c['verdict']:<28} {c['measured']}")
     print(f"report: {Path(args.out) / 'report.html'}")

@@ -19,22 +19,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import Grid, preset
+from ..config import Config, ConfigError, Grid, preset
 from ..runner import Progress, train_run
 from ..store import RunDir, write_json
 from . import fidelity as fid
 from .report import load_analysis, write_report
 
 # Seeds per role. Every role a claim compares (miiii, lambda=0, dropout=0, nanda) has >= 5 seeds
-# at quick and paper, masked and basis 3. smoke only tests the pipeline and keeps its end-to-end
-# test fast (analysis costs ~half a minute per run on a loaded 2-core CPU): 2 seeds of miiii and
-# nanda, 1 of the others, so that most claims are "not testable (size)" there. Seed s also sets
-# the train/validation split: split_seed = s (and basis's shuffle), so seeds differ in data too.
+# at long and paper, masked and basis 3. quick keeps the roles of the claims that fit in 20
+# minutes on an idle 2-core CPU (26 runs x 16,384 epochs cannot: ~178 TFLOP, 16 min at the
+# machine's whole matmul peak, docs/benchmark.md): miiii, nanda and basis; the claims about the
+# other roles are "not testable (budget)" there, pointing at ``--preset long`` (same model and
+# epochs, every role). smoke only tests the pipeline and keeps its end-to-end test fast: 2 seeds
+# of miiii and nanda, 1 of the others, so most claims are "not testable (size)" there. Seed s
+# also sets the train/validation split: split_seed = s (and basis's shuffle).
 SEEDS: dict[str, dict[str, int]] = {
     "smoke": {"miiii": 2, "miiii lambda=0": 1, "dropout=0": 1, "masked": 1, "basis": 1, "nanda": 2},
-    "quick": {"miiii": 5, "miiii lambda=0": 5, "dropout=0": 5, "masked": 3, "basis": 3, "nanda": 5},
+    "quick": {"miiii": 5, "miiii lambda=0": 0, "dropout=0": 0, "masked": 0, "basis": 3, "nanda": 5},
+    "long": {"miiii": 5, "miiii lambda=0": 5, "dropout=0": 5, "masked": 3, "basis": 3, "nanda": 5},
 }
-SEEDS["paper"] = SEEDS["quick"]
+SEEDS["paper"] = SEEDS["long"]
+
+# The role each claim compares beyond miiii and nanda: without its runs the claim is not judged.
+NEEDS = {"lambda_zero": "miiii lambda=0", "dropout_zero": "dropout=0", "masked_first": "masked",
+         "masked_speedup": "masked"}
+
+# Parameters the run set itself sets per role; ``reproduce``'s overrides may change any other.
+ROLE_KEYS = ("task", "seed", "split_seed", "lambda", "dropout")
 
 
 def group(role: str) -> str:
@@ -42,10 +53,20 @@ def group(role: str) -> str:
     return role.rsplit(" seed ", 1)[0]
 
 
-def run_set(preset_name: str) -> dict[str, tuple[Grid, list[str]]]:
+def base_config(preset_name: str, overrides: dict[str, Any] | None = None) -> Config:
+    """The preset with ``overrides`` (e.g. the study code's ``init=study``) applied to every run."""
+    overrides = dict(overrides or {})
+    fixed = [k for k in overrides if Config.external(Config.internal(k)) in ROLE_KEYS]
+    if fixed:
+        raise ConfigError(f"{', '.join(fixed)}: set by the run set's roles (docs/study.md), not overridable in "
+                          f"reproduce; the roles vary {', '.join(ROLE_KEYS)}")
+    return preset(preset_name).replace(**overrides)
+
+
+def run_set(preset_name: str, overrides: dict[str, Any] | None = None) -> dict[str, tuple[Grid, list[str]]]:
     """``name -> (grid, role of each run)`` for a preset: roles are ``"<group> seed <s>"``."""
-    base = preset(preset_name)
-    n = SEEDS.get(preset_name, SEEDS["quick"])
+    base = base_config(preset_name, overrides)
+    n = SEEDS.get(preset_name, SEEDS["long"])
     variants = {"miiii": {}, "miiii lambda=0": {"lambda": 0.0}, "dropout=0": {"dropout": 0.0}}
     if base.p > 7 and len(base.primes) > 4:  # masked needs a prime above 7 left in the loss
         variants["masked"] = {"task": "masked"}
@@ -60,8 +81,12 @@ def run_set(preset_name: str) -> dict[str, tuple[Grid, list[str]]]:
             "nanda": (Grid.of_runs(nanda), [f"nanda seed {s}" for s in range(n["nanda"])])}
 
 
-def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> list[fid.Claim]:
+def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
+           left_out: frozenset[str] = frozenset()) -> list[fid.Claim]:
     """Turn the two analyses into the fidelity table (rules in ``pipelines.fidelity``).
+
+    ``left_out``: roles the preset leaves out for time (``SEEDS`` 0); the claims that compare
+    them (``NEEDS``) are "not testable (budget)", pointing at ``--preset long``.
 
     Runs are grouped by role (``group``); a diverged run has no parameter analyses and is left
     out of the claims that need them (``pos_emb_corr``, ``fourier``, ``attention``).
@@ -92,7 +117,9 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> lis
     out.append(fid.dropout_zero(qs, grok(seeds), grok(d0), [r["final_train_acc"] for r in d0]))
     out.append(fid.masked_first(qs, grok(masked)))
     out.append(fid.masked_speedup(qs, grok(seeds), grok(masked)))
-    return out
+    return [c if NEEDS.get(c.id) not in left_out else fid.Claim(
+        c.id, c.study, f"budget: this preset's run set has no {NEEDS[c.id]!r} runs (it does not fit the preset's "
+        "time); `miiii reproduce --preset long` trains them", fid.UNTESTABLE, reason="budget") for c in out]
 
 
 COLOURS = {fid.REPRODUCED: "#1a7f37", fid.PARTLY: "#9a6700", fid.DIFFERS: "#b42318", fid.UNTESTABLE: "#57606a"}
@@ -102,7 +129,8 @@ def _num(x: float | None, fmt: str) -> str:
     return "—" if x is None else format(x, fmt)
 
 
-def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float) -> str:
+def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float,
+                  overrides: dict[str, Any] | None = None) -> str:
     def row(c: fid.Claim) -> str:
         effect = _num(c.effect, ".2f") + (f" [{c.interval[0]:.2f}, {c.interval[1]:.2f}]" if c.interval else "")
         verdict = c.verdict + (f" ({c.reason})" if c.reason else "")
@@ -111,7 +139,8 @@ def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float) ->
                 + f"<td style='color:{COLOURS[c.verdict]};font-weight:600'>{html.escape(verdict)}</td></tr>")
 
     n = {v: sum(c.verdict == v for c in claims_) for v in COLOURS}
-    return (f"<p>Preset <b>{html.escape(preset_name)}</b>, trained and analysed in {seconds:.0f} s. "
+    changed = "".join(f", {html.escape(k)}={html.escape(str(v))}" for k, v in (overrides or {}).items())
+    return (f"<p>Preset <b>{html.escape(preset_name)}</b>{changed}, trained and analysed in {seconds:.0f} s. "
             f"{n[fid.REPRODUCED]} reproduced, {n[fid.PARTLY]} partly, {n[fid.DIFFERS]} differ, "
             f"{n[fid.UNTESTABLE]} not testable at this preset. Each verdict is decided by the test stated "
             "beforehand in <code>miiii/pipelines/fidelity.py</code> (docs/study.md, claims and their tests): "
@@ -123,8 +152,11 @@ def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float) ->
 
 def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | None = None,
               progress: Callable[[int], Progress | None] | None = None,
-              budget_seconds: float | None = None) -> dict[str, Any]:
+              budget_seconds: float | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train (or resume, or reuse), analyse and judge the run set of a preset under ``out``.
+
+    ``overrides`` (parameter -> value, e.g. ``{"init": "study"}``) change every run of the set;
+    the roles' own parameters (``ROLE_KEYS``) cannot be overridden.
 
     ``log`` receives one line per stage; ``progress(total_epochs)`` makes a per-run-directory
     training progress callback. Nothing is printed here. With ``budget_seconds``, training
@@ -135,7 +167,8 @@ def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | No
     say = log or (lambda line: None)
     out = Path(out)
     deadline = time.monotonic() + budget_seconds if budget_seconds else None
-    sets = run_set(preset_name)
+    overrides = dict(overrides or {})
+    sets = run_set(preset_name, overrides)
     for name, (grid, _) in sets.items():  # refuse a foreign or broken directory before training
         RunDir(out / "runs" / name).check_compatible(grid)
     train_s, analyse_s = 0.0, 0.0
@@ -158,7 +191,8 @@ def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | No
         analyses[name] = load_analysis(rd)  # a finished, analysed directory is reused as it is
         analyse_s += time.perf_counter() - t0
     seconds = train_s + analyse_s
-    timing = {"preset": preset_name, "seconds": round(seconds, 1), "train_seconds": round(train_s, 1),
+    timing = {"preset": preset_name, "overrides": overrides, "seconds": round(seconds, 1),
+              "train_seconds": round(train_s, 1),
               "analysis_seconds": round(analyse_s, 1), "runs": {n: roles for n, (_, roles) in sets.items()},
               "epochs": {n: grid.base.epochs for n, (grid, _) in sets.items()}, "epochs_reached": reached}
     if len(analyses) < len(sets):
@@ -171,9 +205,10 @@ def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | No
             write_report(done, out / "report.html", extra_sections=[(
                 "Fidelity to the study", f"<p><b>Incomplete</b>: {html.escape(doc['incomplete'])}.</p>")])
         return doc
-    rows = claims(analyses["main"], sets["main"][1], analyses["nanda"])
+    left_out = frozenset(role for role, k in SEEDS.get(preset_name, SEEDS["long"]).items() if k == 0)
+    rows = claims(analyses["main"], sets["main"][1], analyses["nanda"], left_out)
     doc = {"complete": True} | fid.table(rows) | timing
     write_json(out / "fidelity.json", doc)
     write_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
-                 extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds))])
+                 extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds, overrides))])
     return doc
