@@ -16,7 +16,7 @@ CLAIMS = {"grok_order", "others_late", "pos_corr_nanda", "pos_corr_miiii", "pos_
 
 
 def test_run_set_shares_shapes_in_one_multi_run():
-    sets = run_set("quick")
+    sets = run_set("long")
     grid, roles = sets["main"]
     runs = grid.runs
     assert len(runs) == len(roles) == 21

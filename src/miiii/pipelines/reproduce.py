@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, ConfigError, Grid, preset
+from ..plots import fidelity as draw
+from ..plots.style import render
+from ..report.html import _img
 from ..runner import Progress, train_run
 from ..store import RunDir, write_json
 from . import fidelity as fid
@@ -43,6 +46,9 @@ SEEDS["paper"] = SEEDS["long"]
 # The role each claim compares beyond miiii and nanda: without its runs the claim is not judged.
 NEEDS = {"lambda_zero": "miiii lambda=0", "dropout_zero": "dropout=0", "masked_first": "masked",
          "masked_speedup": "masked"}
+
+# The study's positional correlations (docs/study.md), the values the pos_corr_* claims test.
+STUDY_POS_CORR = {"nanda": 0.95, "miiii": -0.64}
 
 # Parameters the run set itself sets per role; ``reproduce``'s overrides may change any other.
 ROLE_KEYS = ("task", "seed", "split_seed", "lambda", "dropout")
@@ -102,8 +108,8 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
     has = lambda rs, key: [r[key] for r in rs if key in r]  # noqa: E731
     p = int(main.get("p") or seeds[0]["config"]["p"])
     out = [fid.grok_order(qs, grok(seeds)), fid.others_late(qs, grok(seeds), p),
-           fid.pos_corr("nanda", 0.95, has(nandas, "pos_emb_corr")),
-           fid.pos_corr("miiii", -0.64, has(seeds, "pos_emb_corr")),
+           fid.pos_corr("nanda", STUDY_POS_CORR["nanda"], has(nandas, "pos_emb_corr")),
+           fid.pos_corr("miiii", STUDY_POS_CORR["miiii"], has(seeds, "pos_emb_corr")),
            fid.pos_corr_contrast(has(nandas, "pos_emb_corr"), has(seeds, "pos_emb_corr")),
            fid.attention_digits([a["reads"] for a in has(seeds, "attention")]),
            fid.key_freqs(has(nandas, "fourier"), has(seeds, "fourier"), has(basis, "fourier"))]
@@ -122,6 +128,45 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
         "time); `miiii reproduce --preset long` trains them", fid.UNTESTABLE, reason="budget") for c in out]
 
 
+def fidelity_figures(main: dict[str, Any], roles: list[str], nanda: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """``(caption, PNG)`` per figure under the fidelity table: the per-seed numbers behind the claims.
+
+    Drawn from the same analyses as ``claims``: grok epochs of every role group of ``main``,
+    positional correlation of the nanda and miiii seeds (a diverged run has none: left out),
+    calibrated |ω| of the miiii seeds. A figure with nothing to draw (no such runs) is left out.
+    """
+    by: dict[str, list[dict[str, Any]]] = {}
+    for role, r in zip(roles, main["runs"]):
+        by.setdefault(group(role), []).append(r)
+    seeds, out = by.get("miiii", []), []
+    budget = main.get("epoch") or max((r["config"].get("epochs", 0) for r in main["runs"]), default=0) or 1
+    grok = {name: [r["grok_epoch"] for r in rs] for name, rs in by.items()}
+    if any(grok.values()):
+        out.append(("Grok epoch per sub-task q, one dot per seed of each role; hollow on the top row: not grokked "
+                    "within the budget. Claims grok_order, others_late, masked_first, masked_speedup, lambda_zero, "
+                    "dropout_zero.",
+                    draw.grok_times(list(main["subtasks"]), grok, int(budget))))
+    corr = {"nanda": [r.get("pos_emb_corr") for r in nanda["runs"]], "miiii": [r.get("pos_emb_corr") for r in seeds]}
+    if any(v is not None for vs in corr.values() for v in vs):
+        out.append(("Positional correlation r per seed (diverged runs have none), the mean with its 95 % t-interval "
+                    "on Fisher z, and the study's value. Claims pos_corr_nanda, pos_corr_miiii, pos_corr_contrast.",
+                    draw.pos_corr(corr, STUDY_POS_CORR)))
+    om = [(role, r["omega"]) for role, r in zip(roles, main["runs"])
+          if group(role) == "miiii" and "count_calibrated" in r.get("omega", {})]
+    if om:
+        out.append(("Calibrated |ω| (frequencies active in more neurons than in untrained models) per miiii seed "
+                    "over the logged epochs. Claim omega_spike.",
+                    draw.omega_curves(om[0][1]["epochs"], [o["count_calibrated"] for _, o in om],
+                                      [role.removeprefix("miiii ") for role, _ in om])))
+    return [(caption, render(f, ("png",))["png"]) for caption, f in out]  # PNG: what the page embeds
+
+
+def figures_html(figures: list[tuple[str, bytes]]) -> str:
+    """The fidelity section's figures, one per row (the grok-time strip is wide), with captions."""
+    return "".join(f"<figure style='max-width:1200px;margin:1em 0'><img alt='{html.escape(c.split('.')[0])}' "
+                   f"src='{_img(png)}'><figcaption>{html.escape(c)}</figcaption></figure>" for c, png in figures)
+
+
 COLOURS = {fid.REPRODUCED: "#1a7f37", fid.PARTLY: "#9a6700", fid.DIFFERS: "#b42318", fid.UNTESTABLE: "#57606a"}
 
 
@@ -130,7 +175,10 @@ def _num(x: float | None, fmt: str) -> str:
 
 
 def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float,
-                  overrides: dict[str, Any] | None = None) -> str:
+                  overrides: dict[str, Any] | None = None, figures: list[tuple[str, bytes]] | None = None) -> str:
+    """The fidelity section: a one-paragraph summary, the claim table and, under it, ``figures``
+    (``fidelity_figures``'s ``(caption, PNG)`` pairs) when given."""
+
     def row(c: fid.Claim) -> str:
         effect = _num(c.effect, ".2f") + (f" [{c.interval[0]:.2f}, {c.interval[1]:.2f}]" if c.interval else "")
         verdict = c.verdict + (f" ({c.reason})" if c.reason else "")
@@ -147,7 +195,8 @@ def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float,
             "α = 0.05, one-sided in the study's direction; the effect is the main test's, with its 95 % "
             "interval; n counts the runs.</p>"
             "<table><tr><th>claim</th><th>study</th><th>measured</th><th>test</th><th>effect [95 %]</th>"
-            f"<th>n</th><th>p</th><th>verdict</th></tr>{''.join(row(c) for c in claims_)}</table>")
+            f"<th>n</th><th>p</th><th>verdict</th></tr>{''.join(row(c) for c in claims_)}</table>"
+            + figures_html(figures or []))
 
 
 def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | None = None,
@@ -209,6 +258,8 @@ def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | No
     rows = claims(analyses["main"], sets["main"][1], analyses["nanda"], left_out)
     doc = {"complete": True} | fid.table(rows) | timing
     write_json(out / "fidelity.json", doc)
+    figures = fidelity_figures(analyses["main"], sets["main"][1], analyses["nanda"])
     write_report([out / "runs" / "main", out / "runs" / "nanda"], out / "report.html",
-                 extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds, overrides))])
+                 extra_sections=[("Fidelity to the study", fidelity_html(rows, preset_name, seconds, overrides,
+                                                                         figures))])
     return doc

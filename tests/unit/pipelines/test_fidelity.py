@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats as ss
 
+from miiii.config import ConfigError, preset
 from miiii.pipelines import fidelity as f
 from miiii.pipelines import stats as st
-from miiii.pipelines.reproduce import SEEDS, claims, fidelity_html, group, run_set
+from miiii.pipelines.reproduce import SEEDS, claims, fidelity_figures, fidelity_html, group, run_set
 
 QS = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31]
 N = None  # a censored grok time
@@ -206,7 +207,7 @@ def test_every_verdict_is_one_of_four_and_serialises():
 
 
 def test_run_set_seeds_and_splits():
-    for preset_name in ("quick", "paper"):
+    for preset_name in ("long", "paper"):
         sets = run_set(preset_name)
         grid, roles = sets["main"]
         by: dict[str, list] = {}
@@ -222,9 +223,24 @@ def test_run_set_seeds_and_splits():
         ngrid, nroles = sets["nanda"]
         assert len(ngrid.runs) >= 5 and nroles[4] == "nanda seed 4"
         assert len({c.split_seed for c in ngrid.runs}) == len(ngrid.runs)
-    assert run_set("quick")["main"][1][:2] == ["miiii seed 0", "miiii seed 1"]
-    assert "dropout=0 seed 2" in run_set("quick")["main"][1]
+    quick = run_set("quick")  # the roles that fit 20 minutes: miiii and nanda x 5, basis x 3
+    assert quick["main"][1] == [f"miiii seed {s}" for s in range(5)] + [f"basis seed {s}" for s in range(3)]
+    assert len(quick["nanda"][1]) == 5
+    assert "dropout=0 seed 2" in run_set("long")["main"][1]
+    assert preset("long") == preset("quick")  # long: quick's model and budget, every role
     assert SEEDS["smoke"]["miiii"] == SEEDS["smoke"]["nanda"] == 2  # smoke: fewer, to keep tests fast
+
+
+def test_overrides_change_every_run_but_not_the_roles():
+    sets = run_set("quick", {"init": "study", "dropout_mask": "batch", "readout": "first"})
+    runs = sets["main"][0].runs + sets["nanda"][0].runs
+    assert {(c.init, c.dropout_mask, c.readout) for c in runs} == {("study", "batch", "first")}
+    assert {c.task for c in runs} == {"miiii", "basis", "nanda"}
+    for key in ("lambda", "dropout", "seed", "split_seed", "task"):
+        with pytest.raises(ConfigError, match=key):
+            run_set("quick", {key: 0})
+    with pytest.raises(ConfigError, match="init"):
+        run_set("quick", {"init": "glorot"})
 
 
 def _run(grok, corr=-0.6, reads=("x0", "x1"), n_eff=8.0, n_key=9, train=None):
@@ -252,3 +268,32 @@ def test_claims_entry_point_and_html():
     for colour in ("#1a7f37", "#9a6700", "#b42318", "#57606a"):
         assert colour in page or colour not in {c.verdict for c in out}
     assert "masked_speedup" in page and "<th>p</th>" in page
+    # a role the preset leaves out for time: its claims are not judged, whatever the runs say
+    cut = {c.id: c for c in claims(main, roles, nanda, frozenset({"masked", "miiii lambda=0"}))}
+    for id_ in ("lambda_zero", "masked_first", "masked_speedup"):
+        assert cut[id_].verdict == f.UNTESTABLE and cut[id_].reason == "budget" and "--preset long" in cut[id_].measured
+    assert cut["dropout_zero"] == by["dropout_zero"] and cut["grok_order"] == by["grok_order"]
+
+
+def test_fidelity_html_shows_the_figures_under_the_table():
+    qs = QS[:8]
+    roles, runs = [], []
+    for name, n in (("miiii", 5), ("masked", 3)):  # the other roles absent, as at a preset that leaves them out
+        for s in range(n):
+            roles.append(f"{name} seed {s}")
+            runs.append(_run([1, 2, 4, 8, 20, 21, 22, N] if name == "miiii" else [N, N, N, N, 5, 6, 7, 8]))
+    runs[1] = {k: v for k, v in runs[1].items() if k not in ("fourier", "pos_emb_corr", "attention")}  # diverged
+    main = {"subtasks": qs, "p": 23, "epoch": 64, "runs": runs}
+    nanda = {"subtasks": [23], "runs": [_run([5], 0.9) for _ in range(5)]}
+    figures = fidelity_figures(main, roles, nanda)
+    assert len(figures) == 3 and all(png[:4] == b"\x89PNG" for _, png in figures)
+    page = fidelity_html(claims(main, roles, nanda), "quick", 1.0, figures=figures)
+    assert page.count("<img") == 3 and page.count("data:image/png;base64,") == 3
+    assert page.index("</table>") < page.index("<img")  # under the table
+    for id_ in ("grok_order", "masked_speedup", "lambda_zero", "dropout_zero", "pos_corr_nanda", "pos_corr_miiii",
+                "omega_spike"):
+        assert f"{id_}" in page.split("</table>")[1]  # a caption names each claim it illustrates
+    assert "<img" not in fidelity_html(claims(main, roles, nanda), "quick", 1.0)  # figures stay optional
+    # no miiii seeds and no correlation anywhere: only the grok times are drawn
+    bare = {"subtasks": qs, "p": 23, "epoch": 64, "runs": runs[5:]}
+    assert len(fidelity_figures(bare, roles[5:], {"runs": [{"grok_epoch": [5]}]})) == 1
