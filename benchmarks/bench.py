@@ -4,7 +4,7 @@
 
 Measures the float32 matmul peak, training throughput at the study's size (p=113, d=256) and
 at the ``quick`` preset's, multi-run scaling, the cost of logging and of omega recording, the
-training time of ``miiii reproduce --preset quick`` estimated from its own two multi-runs, and
+training time of ``miiii reproduce --preset long`` estimated from its own two multi-runs, and
 the optimised code beside a plain reference (plain.py). Prints a table and writes
 ``benchmarks/results/<machine>.json`` (``<machine>-quick.json`` with ``--quick``).
 
@@ -136,14 +136,14 @@ def rates(timers: dict, n: dict, reps: int) -> dict:
 
 
 def reproduce_sets() -> dict[str, Grid]:
-    """``reproduce --preset quick``'s multi-runs (main: 21 runs, nanda: 5), logging off."""
+    """``reproduce --preset long``'s multi-runs (main: 21 runs, nanda: 5), logging off."""
     from miiii.pipelines.reproduce import run_set  # the analysis and report stack: only here
 
-    return {name: Grid.of_runs([no_logs(r) for r in grid.runs]) for name, (grid, _) in run_set("quick").items()}
+    return {name: Grid.of_runs([no_logs(r) for r in grid.runs]) for name, (grid, _) in run_set("long").items()}
 
 
 def reproduce_estimate(mods: dict, n: int, reps: int, logging: float) -> dict:
-    """Training seconds of ``reproduce --preset quick`` per training module: each multi-run's
+    """Training seconds of ``reproduce --preset long`` per training module: each multi-run's
     epochs at its measured rate, times the logging factor of a preset run (``logging``)."""
     out = {k: {} for k in mods}
     for name, grid in reproduce_sets().items():
@@ -247,7 +247,7 @@ def main() -> None:
                       for k in ("metrics", "metrics+omega")]
     del timers
 
-    # reproduce --preset quick: its two multi-runs as they train, logging added from above.
+    # reproduce --preset long: its two multi-runs as they train, logging added from above.
     logging = next(r["preset_run"] for r in out["logging"] if r["kind"] == "metrics+omega")
     out["reproduce_quick"] = reproduce_estimate({"this": train}, n, reps, logging)["this"]
 
@@ -312,7 +312,7 @@ def report(out: dict) -> None:
     for r in out["logging"]:
         print(f"{r['kind']:22} {r['per_logged_epoch']:12.2f} {r['preset_run']:11.3f}")
     rq = out["reproduce_quick"]
-    print(f"\nreproduce --preset quick, training: {rq['seconds']:.0f} s = {rq['seconds'] / 60:.1f} min (estimated: "
+    print(f"\nreproduce --preset long, training: {rq['seconds']:.0f} s = {rq['seconds'] / 60:.1f} min (estimated: "
           + ", ".join(f"{k} {v['runs']} runs at {v['run_epochs_per_s']:.0f} run-epochs/s"
                       for k, v in rq.items() if k != "seconds") + ", with logging)")
     if "compare" in out:
@@ -325,7 +325,7 @@ def report(out: dict) -> None:
             bc, ac = r["before_run_epochs_per_cpu_s"], r["after_run_epochs_per_cpu_s"]
             print(f"{r['runs']:4} {b:20.1f} {a:7.1f} {a / b:5.2f} {bc:17.1f} {ac:7.1f} {ac / bc:5.2f}")
         rs = c["reproduce_seconds"]
-        print(f"reproduce quick training: before {rs['before']:.0f} s ({rs['before'] / 60:.1f} min), "
+        print(f"reproduce long training: before {rs['before']:.0f} s ({rs['before'] / 60:.1f} min), "
               f"after {rs['after']:.0f} s ({rs['after'] / 60:.1f} min)")
     print(f"\n{'size':6} {'optimised ms/ep':>16} {'plain ms/ep':>12} {'speed-up':>9}")
     for r in out["plain"]:
