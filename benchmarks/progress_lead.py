@@ -1,6 +1,6 @@
 """Do the per-sub-task progress measures move before validation accuracy? (issue 14, item 6)
 
-    python benchmarks/progress_lead.py RUN_DIR [RUN_DIR ...] [--roles miiii]
+    python benchmarks/progress_lead.py RUN_DIR [RUN_DIR ...] [--runs 0,1,2,3,4]
 
 Reads ``analysis/analysis.json`` of each run directory (``runs[i].per_subtask[q].progress``:
 restricted and excluded loss per checkpoint, in units of ln q, the key k's fixed at the analysed
@@ -45,14 +45,15 @@ def lead(progress: dict, t_acc: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("runs", nargs="+")
-    ap.add_argument("--roles", default="", help="keep runs whose config task is this (default: miiii)")
+    ap.add_argument("dirs", nargs="+", metavar="RUN_DIR")
+    ap.add_argument("--runs", default="", help="comma list of run indices to keep (default: every miiii-task run)")
     args = ap.parse_args()
     rows, per_seed = [], []
-    for rd in args.runs:
+    for rd in args.dirs:
         doc = json.loads((Path(rd) / "analysis" / "analysis.json").read_text())
         for run in doc["runs"]:
-            if run["config"]["task"] != (args.roles or "miiii") or "per_subtask" not in run:
+            keep = run["run"] in {int(i) for i in args.runs.split(",")} if args.runs else True
+            if run["config"]["task"] != "miiii" or "per_subtask" not in run or not keep:
                 continue
             seed_rows = []
             for q, t_acc in zip(run["subtasks"], run["grok_first"]):
