@@ -47,3 +47,12 @@ def test_out_holding_a_different_run_is_refused(tmp_path):
     # --resume on a complete run reports it and changes nothing
     r = run("train", "--resume", str(out), "--quiet")
     assert r.returncode == 0 and "run 0" in r.stdout
+
+
+@pytest.mark.parametrize("args, param", [(["lambda=0"], "lambda"), (["seed=1,2"], "seed"), (["init=bad"], "init"),
+                                         (["bogus=1"], "bogus")])
+def test_reproduce_overrides_refuse_role_keys_and_bad_values(tmp_path, one_line_error, args, param):
+    """reproduce's key=value change every run; the roles' own keys and bad values are one-line errors."""
+    out = tmp_path / "repro"
+    one_line_error(run("reproduce", "--preset", "smoke", "--out", str(out), *args), param)
+    assert not out.exists()
