@@ -97,7 +97,7 @@ def grok_times(subtasks: Sequence[int], groups: Mapping[str, Sequence[Sequence[i
     ax.set_xlabel("sub-task q")
     ax.set_ylabel("grok epoch (full-batch steps)")
     ax.grid(axis="x", visible=False)
-    ax.set_title("Grok epoch per sub-task and seed (hollow, top row: not grokked within the budget)")
+    ax.set_title("Grok epoch per sub-task and seed (hollow: not grokked)")
     if names:
         fig.legend(loc="outside lower center", ncols=min(5, len(names)))  # never over the dots
     return fig
@@ -163,7 +163,7 @@ def omega_curves(epochs: Sequence[int], counts: Sequence[Sequence[float]],
         ax.plot(_t(epochs), c, color=PALETTE[i % len(PALETTE)], marker=".", lw=1, label=labels[i])
     log_epoch_axis(ax, epochs if len(epochs) else [0, 1])
     ax.set_ylabel("calibrated |ω| (frequencies)")
-    ax.set_title("Active frequencies over training per miiii seed: does |ω| rise, then fall?")
+    ax.set_title("Calibrated |ω| per miiii seed")
     if len(counts):
         ax.legend(fontsize=7, ncols=2)
     return fig
