@@ -87,7 +87,7 @@ def depth_of(params: Params) -> int:
 def _threefry2x32(k0: Array, k1: Array, x0: Array, x1: Array) -> tuple[Array, Array]:
     """Threefry-2x32, 20 rounds (Salmon et al. 2011): JAX's default PRNG function, written out.
 
-    Bit for bit ``jax.extend.random.threefry_2x32`` (tests/unit/test_train.py checks). JAX
+    Bit for bit ``jax.extend.random.threefry_2x32`` (tests/unit/test_model.py checks). JAX
     lowers its own on CPU as a rolled 5-iteration loop that copies the counters every
     iteration; with a key split per example, dropout cost 9 % of a 21-run quick-size step
     (13 % of one run's). Unrolled and drawn for the whole step at once, the rounds are
