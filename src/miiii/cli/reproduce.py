@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "readout=first ema_start=zero (not task, seed, split_seed, lambda, dropout: roles set them)")
     p.add_argument("--out", required=True, help="output directory; re-running resumes it")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--judge-only", action="store_true",
+                   help="judge a finished reproduction again from its analysis.json files (no training, no "
+                        "analysis): rewrites DIR/fidelity.json only, e.g. after a change of the rules")
     p.add_argument("--budget-seconds", type=float, metavar="S",
                    help="stop training at the first chunk boundary after S seconds (state saved; re-run to "
                         "resume); unfinished run directories are reported as incomplete, never judged")
@@ -39,8 +42,16 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{key}: one value expected in reproduce, got {values!r}")
         overrides[key] = values[0]
     log = None if args.quiet else (lambda line: print(f"[reproduce] {line}", file=sys.stderr))
-    doc = reproduce(args.preset, args.out, log=log, progress=None if args.quiet else progress_bar,
-                    budget_seconds=args.budget_seconds, overrides=overrides)
+    if args.judge_only:
+        from ..pipelines.reproduce import rejudge
+
+        if overrides:
+            raise ConfigError("--judge-only: takes no key=value (the run set is the one recorded in fidelity.json)")
+        doc = rejudge(args.out)
+        args.preset, overrides = doc["preset"], doc.get("overrides", {})
+    else:
+        doc = reproduce(args.preset, args.out, log=log, progress=None if args.quiet else progress_bar,
+                        budget_seconds=args.budget_seconds, overrides=overrides)
     if not doc["complete"]:
         print(f"{args.out}: preset {args.preset}, INCOMPLETE after {doc['seconds']:.0f} s: {doc['incomplete']}")
         return 0
@@ -48,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     changed = "".join(f", {k}={v}" for k, v in overrides.items())
     print(f"{args.out}: preset {args.preset}{changed}, {doc['seconds']:.0f} s")
     for c in doc["claims"]:
-        print(f"  {c['id']:<{width}}  {c['verdict']:<28} {c['measured']}")
-    print(f"report: {Path(args.out) / 'report.html'}")
+        verdict = c["verdict"] + (f" ({c['reason']})" if c.get("reason") else "")
+        print(f"  {c['id']:<{width}}  {verdict:<28} {c['measured']}")
+    if not args.judge_only:
+        print(f"report: {Path(args.out) / 'report.html'}")
     return 0

@@ -14,6 +14,7 @@ are only re-analysed. Output: ``DIR/fidelity.json`` and ``DIR/report.html``.
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,19 +28,19 @@ from ..runner import Progress, train_run
 from ..store import RunDir, write_json
 from . import fidelity as fid
 from .report import load_analysis, write_report
+from .verdicts import DEFINITIONS, PART_DEFINITIONS
 
-# Seeds per role. Every role a claim compares (miiii, lambda=0, dropout=0, nanda) has >= 5 seeds
-# at long and paper, masked and basis 3. quick keeps the roles of the claims that fit in 20
-# minutes on an idle 2-core CPU (26 runs x 16,384 epochs cannot: ~178 TFLOP, 16 min at the
-# machine's whole matmul peak, docs/benchmark.md): miiii, nanda and basis; the claims about the
-# other roles are "not testable (budget)" there, pointing at ``--preset long`` (same model and
-# epochs, every role). smoke only tests the pipeline and keeps its end-to-end test fast: 2 seeds
-# of miiii and nanda, 1 of the others, so most claims are "not testable (size)" there. Seed s
-# also sets the train/validation split: split_seed = s (and basis's shuffle).
+# Seeds per role. long and paper: 8 of every role a sign test judges (miiii, lambda=0, dropout=0,
+# nanda: with 5, only 5/5 reaches p < 0.05, so one seed decides a claim), 6 masked, 3 basis. quick
+# keeps the roles of the claims that fit in 20 minutes on an idle 2-core CPU: miiii, nanda and basis;
+# the claims about the other roles are "not testable (budget)" there, pointing at ``--preset long``
+# (same model and epochs, every role). smoke only tests the pipeline and keeps its end-to-end test
+# fast: 2 seeds of miiii and nanda, 1 of the others, so most claims are "not testable (size)" there.
+# Seed s also sets the train/validation split: split_seed = s (and basis's shuffle).
 SEEDS: dict[str, dict[str, int]] = {
     "smoke": {"miiii": 2, "miiii lambda=0": 1, "dropout=0": 1, "masked": 1, "basis": 1, "nanda": 2},
     "quick": {"miiii": 5, "miiii lambda=0": 0, "dropout=0": 0, "masked": 0, "basis": 3, "nanda": 5},
-    "long": {"miiii": 5, "miiii lambda=0": 5, "dropout=0": 5, "masked": 3, "basis": 3, "nanda": 5},
+    "long": {"miiii": 8, "miiii lambda=0": 8, "dropout=0": 8, "masked": 6, "basis": 3, "nanda": 8},
 }
 SEEDS["paper"] = SEEDS["long"]
 
@@ -107,7 +108,8 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
     grok = lambda rs: [r["grok_epoch"] for r in rs]  # noqa: E731
     has = lambda rs, key: [r[key] for r in rs if key in r]  # noqa: E731
     p = int(main.get("p") or seeds[0]["config"]["p"])
-    out = [fid.grok_order(qs, grok(seeds)), fid.others_late(qs, grok(seeds), p),
+    budget = main.get("epoch") or max((r["config"].get("epochs", 0) for r in main["runs"] if "config" in r), default=0)
+    out = [fid.grok_order(qs, grok(seeds)), fid.others_late(qs, grok(seeds), p, budget or None),
            fid.pos_corr("nanda", STUDY_POS_CORR["nanda"], has(nandas, "pos_emb_corr")),
            fid.pos_corr("miiii", STUDY_POS_CORR["miiii"], has(seeds, "pos_emb_corr")),
            fid.pos_corr_contrast(has(nandas, "pos_emb_corr"), has(seeds, "pos_emb_corr")),
@@ -116,11 +118,12 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
     # The study's |omega| saturates at small p (every frequency is active in a random model),
     # so the spike is judged on the calibrated count at every logged epoch (measures.omega).
     out.append(fid.omega_spike(seeds[0]["omega"]["epochs"] if seeds else [],
-                               [r["omega"]["count_calibrated"] for r in seeds],
+                               [r["omega"]["count_calibrated"] for r in seeds], qs, grok(seeds),
                                any(e is not None for g in grok(seeds) for e in g),
-                               "calibrated |ω| (vs untrained models)"))
+                               "calibrated |ω| (vs untrained models)", p // 2))
     out.append(fid.lambda_zero(grok(seeds), grok(lam0)))
-    out.append(fid.dropout_zero(qs, grok(seeds), grok(d0), [r["final_train_acc"] for r in d0]))
+    out.append(fid.dropout_zero(qs, grok(seeds), grok(d0), [r["final_train_acc"] for r in d0],
+                                [r["final_train_acc"] for r in seeds]))
     out.append(fid.masked_first(qs, grok(masked)))
     out.append(fid.masked_speedup(qs, grok(seeds), grok(masked)))
     return [c if NEEDS.get(c.id) not in left_out else fid.Claim(
@@ -167,7 +170,8 @@ def figures_html(figures: list[tuple[str, bytes]]) -> str:
                    f"src='{_img(png)}'><figcaption>{html.escape(c)}</figcaption></figure>" for c, png in figures)
 
 
-COLOURS = {fid.REPRODUCED: "#1a7f37", fid.PARTLY: "#9a6700", fid.DIFFERS: "#b42318", fid.UNTESTABLE: "#57606a"}
+COLOURS = {fid.REPRODUCED: "#1a7f37", fid.PARTLY: "#9a6700", fid.DIFFERS: "#b42318", fid.INCONCLUSIVE: "#6639ba",
+           fid.UNTESTABLE: "#57606a"}
 
 
 def _num(x: float | None, fmt: str) -> str:
@@ -190,13 +194,61 @@ def fidelity_html(claims_: list[fid.Claim], preset_name: str, seconds: float,
     changed = "".join(f", {html.escape(k)}={html.escape(str(v))}" for k, v in (overrides or {}).items())
     return (f"<p>Preset <b>{html.escape(preset_name)}</b>{changed}, trained and analysed in {seconds:.0f} s. "
             f"{n[fid.REPRODUCED]} reproduced, {n[fid.PARTLY]} partly, {n[fid.DIFFERS]} differ, "
+            f"{n[fid.INCONCLUSIVE]} inconclusive, "
             f"{n[fid.UNTESTABLE]} not testable at this preset. Each verdict is decided by the test stated "
             "beforehand in <code>miiii/pipelines/fidelity.py</code> (docs/study.md, claims and their tests): "
             "α = 0.05, one-sided in the study's direction; the effect is the main test's, with its 95 % "
-            "interval; n counts the runs.</p>"
+            "interval; n counts the runs; p_min is the smallest p its test can reach on the values observed.</p>"
             "<table><tr><th>claim</th><th>study</th><th>measured</th><th>test</th><th>effect [95 %]</th>"
             f"<th>n</th><th>p</th><th>verdict</th></tr>{''.join(row(c) for c in claims_)}</table>"
-            + figures_html(figures or []))
+            + definitions_html() + figures_html(figures or []))
+
+
+def definitions_html() -> str:
+    """The five verdicts and four part statuses, one definition each (``pipelines.verdicts``)."""
+    item = lambda k, v: f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"  # noqa: E731
+    return ("<p>Verdicts:</p><ul>" + "".join(item(k, v) for k, v in DEFINITIONS.items())
+            + "</ul><p>Parts:</p><ul>" + "".join(item(k, v) for k, v in PART_DEFINITIONS.items()) + "</ul>")
+
+
+def _mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+def _previous_timing(path: Path, sets: dict[str, tuple[Grid, list[str]]]) -> dict[str, float]:
+    """Per run directory, the analysis seconds an earlier ``reproduce`` of the same run set recorded."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if old.get("runs") != {n: roles for n, (_, roles) in sets.items()}:
+        return {}
+    return {k: float(v) for k, v in old.get("analysis_seconds_by_dir", {}).items()}
+
+
+def rejudge(out: str | Path) -> dict[str, Any]:
+    """Judge a finished reproduction again from its ``analysis.json`` files alone (no training, no
+    analysis, no figures): what a change of the rules needs. Keeps the timing and the run set
+    recorded in ``out/fidelity.json``; rewrites only that file."""
+    out = Path(out)
+    path = out / "fidelity.json"
+    if not path.exists():
+        raise ConfigError(f"--out: {out} has no fidelity.json to judge again (run `miiii reproduce` first)")
+    old = json.loads(path.read_text())
+    if not old.get("complete"):
+        raise ConfigError(f"--out: {out}/fidelity.json is incomplete; run `miiii reproduce` to finish it first")
+    analyses = {}
+    for name in old["runs"]:
+        a = out / "runs" / name / "analysis" / "analysis.json"
+        if not a.exists():
+            raise ConfigError(f"--out: {a} is missing; run `miiii reproduce` to analyse it")
+        analyses[name] = json.loads(a.read_text())
+    roles = old["runs"]["main"]
+    left_out = frozenset(role for role, k in SEEDS.get(old["preset"], SEEDS["long"]).items() if k == 0)
+    rows = claims(analyses["main"], roles, analyses["nanda"], left_out)
+    doc = {k: v for k, v in old.items() if k not in ("claims", "definitions")} | fid.table(rows)
+    write_json(path, doc)
+    return doc
 
 
 def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | None = None,
@@ -221,6 +273,8 @@ def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | No
     for name, (grid, _) in sets.items():  # refuse a foreign or broken directory before training
         RunDir(out / "runs" / name).check_compatible(grid)
     train_s, analyse_s = 0.0, 0.0
+    previous = _previous_timing(out / "fidelity.json", sets)
+    by_dir: dict[str, float] = {}
     analyses: dict[str, Any] = {}
     reached: dict[str, int] = {}
     for name, (grid, roles) in sets.items():
@@ -237,12 +291,19 @@ def reproduce(preset_name: str, out: str | Path, log: Callable[[str], None] | No
         reached[name] = summary["epochs"]
         say(f"analysing {name}")
         t0 = time.perf_counter()
+        stamp = _mtime(rd / "analysis" / "analysis.json")
         analyses[name] = load_analysis(rd)  # a finished, analysed directory is reused as it is
-        analyse_s += time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        # a reused analysis keeps the time it took when it was written, not the ~0 s of reading it
+        if stamp is not None and stamp == _mtime(rd / "analysis" / "analysis.json") and name in previous:
+            took = previous[name]
+        by_dir[name] = round(took, 1)
+        analyse_s += took
     seconds = train_s + analyse_s
     timing = {"preset": preset_name, "overrides": overrides, "seconds": round(seconds, 1),
               "train_seconds": round(train_s, 1),
-              "analysis_seconds": round(analyse_s, 1), "runs": {n: roles for n, (_, roles) in sets.items()},
+              "analysis_seconds": round(analyse_s, 1), "analysis_seconds_by_dir": by_dir,
+              "runs": {n: roles for n, (_, roles) in sets.items()},
               "epochs": {n: grid.base.epochs for n, (grid, _) in sets.items()}, "epochs_reached": reached}
     if len(analyses) < len(sets):
         missing = ", ".join(f"{n} reached epoch {reached[n]} of {sets[n][0].base.epochs}"

@@ -1,64 +1,11 @@
-import math
-
-import numpy as np
 import pytest
-from scipy import stats as ss
 
 from miiii.config import ConfigError, preset
 from miiii.pipelines import fidelity as f
-from miiii.pipelines import stats as st
 from miiii.pipelines.reproduce import SEEDS, claims, fidelity_figures, fidelity_html, group, run_set
 
 QS = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31]
 N = None  # a censored grok time
-
-# ---- the statistics, against scipy.stats on known inputs ------------------------------------
-
-
-def test_sign_and_binomial_tests():
-    t = st.binomial(5, 5)
-    assert t.p == pytest.approx(1 / 32) and t.significant and t.effect == 1.0
-    assert t.interval == pytest.approx(tuple(ss.binomtest(5, 5).proportion_ci(0.95, "exact")))
-    assert not st.binomial(4, 5).significant  # 6/32
-    assert st.binomial(2, 7, 1 / 70).p == pytest.approx(ss.binomtest(2, 7, 1 / 70, alternative="greater").pvalue)
-    assert not st.binomial(2, 2).reachable and st.binomial(0, 5).reachable  # 1/4 > 0.05 >= 1/32
-    assert st.sign_flags([True, False, True]).p == st.binomial(2, 3).p
-
-
-def test_mann_whitney_matches_scipy():
-    x, y = [6, 7, 8, 9, 10], [1, 2, 3, 4, 5]
-    t = st.mann_whitney(x, y)
-    assert t.p == pytest.approx(1 / 252) == pytest.approx(ss.mannwhitneyu(x, y, alternative="greater").pvalue)
-    assert t.effect == 1.0
-    rng = np.random.default_rng(3)
-    a, b = rng.normal(size=6) + 1, rng.normal(size=5)
-    assert st.mann_whitney(a, b).p == pytest.approx(ss.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue)
-    # ties, including +inf for censored times: the exact permutation distribution
-    a, b = [5, 6, math.inf, math.inf, math.inf], [1, 2, 3, math.inf, math.inf]
-    ref = ss.permutation_test((a, b), lambda u, v: ss.mannwhitneyu(u, v).statistic, n_resamples=np.inf,
-                              alternative="greater").pvalue
-    assert st.mann_whitney(a, b).p == pytest.approx(ref)
-    assert st.mann_whitney(a, b).effect == pytest.approx(ss.mannwhitneyu(a, b).statistic / 25)
-    assert not st.mann_whitney([1, 2], [0, 0]).reachable  # 1/6
-
-
-def test_kendall_trend_matches_scipy():
-    t = st.kendall_trend([2, 3, 5, 7], [[1, 2, 3, 4]])
-    exact = ss.kendalltau([2, 3, 5, 7], [1, 2, 3, 4], alternative="greater", method="exact").pvalue  # 1/24
-    assert t.effect == 1.0 and t.p == pytest.approx(exact, abs=0.006)
-    ys = [[1, 2, math.inf, 4, math.inf], [3, 1, 2, 5, 4]]
-    t = st.kendall_trend([2, 3, 5, 7, 11], ys)
-    assert t.effect == pytest.approx(np.mean([ss.kendalltau([2, 3, 5, 7, 11], y).statistic for y in ys]))
-    assert st.kendall_trend([2, 3], [[math.inf, math.inf]]).p is None  # every time tied: no tau
-
-
-def test_correlation_t_matches_scipy():
-    r = [-0.95, -0.73, 0.54]
-    t = st.correlation_t(r, -1)
-    assert t.p == pytest.approx(ss.ttest_1samp(np.arctanh(r), 0, alternative="less").pvalue)
-    assert not t.significant  # the audit's example: p ~ 0.25
-    assert st.correlation_t([0.9, 0.95, 0.8, 0.97, 0.9], 1).significant
-
 
 # ---- each rule gives each verdict it can give ------------------------------------------------
 
@@ -75,9 +22,35 @@ def test_grok_order():
     c = f.grok_order(QS, swapped)
     assert c.verdict == f.PARTLY and c.p < 0.05 and c.n == 5
     backwards = [list(range(40, 29, -1)) for _ in range(5)]
-    assert f.grok_order(QS, backwards).verdict == f.DIFFERS
+    c = f.grok_order(QS, backwards)
+    assert c.verdict == f.DIFFERS and c.reason == "opposite"
+    up = list(range(1, 12))  # two seeds in order, two reversed, one shuffled: neither way
+    assert f.grok_order(QS, [up, up, up[::-1], up[::-1], [6, 1, 10, 3, 8, 5, 2, 11, 4, 9, 7]]).verdict == f.INCONCLUSIVE
     assert f.grok_order([2, 3, 5], [[1, 2, 3]] * 5).reason == "size"
     assert f.grok_order(QS, [[N] * len(QS)] * 5).reason == "budget"
+
+
+def _part(claim, prefix):
+    return next(p for p in claim.parts if p.name.startswith(prefix))
+
+
+def test_grok_order_is_decided_by_censoring():
+    qs = QS[:8]
+    # t(7) censored, t(5) finite: 5 before 7 by the censoring rule, so the order holds in every seed
+    holds = [[1, 2, 4, N, N, N, N, N]] * 5
+    c = f.grok_order(qs, holds)
+    assert _part(c, "2 < 3").status == f.HOLDS and "5/5" in _part(c, "2 < 3").note
+    # t(3) censored while t(5) is finite: the order fails, censoring decides it
+    fails = [[1, N, 4, 8, N, N, N, N]] * 5
+    assert _part(f.grok_order(qs, fails), "2 < 3").status == f.FAILS
+    # t(5) and t(7) both censored: undetermined in every seed, so nothing to count
+    open_ = [[1, 2, N, N, N, N, N, N]] * 5
+    p = _part(f.grok_order(qs, open_), "2 < 3")
+    assert p.status == f.OPEN and "5 undetermined" in p.note
+    # "before every q > 7" with most seeds undetermined does not hold on the one decided seed
+    few = [[1, 2, 4, 8, N, N, N, N]] + [[1, 2, 4, N, N, N, N, N]] * 4
+    p = _part(f.grok_order(qs, few), "2, 3, 5, 7 before")
+    assert p.status == f.OPEN and "most seeds undetermined" in p.note
 
 
 def test_others_late():
@@ -92,13 +65,25 @@ def test_others_late():
     assert f.others_late(QS, seeds[:3]).reason == "size"  # a sign test over 3 seeds cannot reach 0.05
     # at p = 113 the timing part joins: grokking around 20-30 is not around 40,000
     assert f.others_late(QS, seeds, p=113).verdict == f.PARTLY
+    # censored q > 7: "together" fails only when the censoring point is past twice the first one
+    partial = [[1, 2, 4, 8, 20, 21, N, N, N, N, N]] * 5
+    assert _part(f.others_late(QS, partial, budget=1000), "together").status == f.FAILS
+    assert _part(f.others_late(QS, partial, budget=30), "together").status == f.OPEN
+    assert f.others_late(QS, seeds[:3] + early[:2]).verdict == f.INCONCLUSIVE  # 3 of 5 either way
+    censored = [[1, 2, N, N, 20, N, N, N, N, N, N], [1, N, N, N, N, 30, N, N, N, N, N]] * 2 + [seeds[0]]
+    c = f.others_late(QS, censored)  # medians censored on both sides in 4 seeds: undetermined, not failures
+    assert c.verdict == f.UNTESTABLE and c.reason == "budget" and "4 seed(s) undetermined" in c.measured
 
 
 def test_pos_corr():
     assert f.pos_corr("miiii", -0.64, [-0.5, -0.7, -0.6, -0.8, -0.55]).verdict == f.REPRODUCED
     assert f.pos_corr("miiii", -0.64, [-0.1, -0.12, -0.09, -0.11, -0.1]).verdict == f.PARTLY  # sign, not value
-    assert f.pos_corr("miiii", -0.64, [-0.95, -0.73, 0.54]).verdict == f.DIFFERS  # the audit's case
-    assert f.pos_corr("nanda", 0.95, [0.3, -0.2, 0.1]).verdict == f.DIFFERS
+    c = f.pos_corr("miiii", -0.64, [-0.87, -0.56, 0.52, 0.32, 0.03])  # the audit's case: holds -0.64 and 0
+    assert c.verdict == f.INCONCLUSIVE and all(p.status == f.OPEN for p in c.parts)
+    c = f.pos_corr("nanda", 0.95, [-0.3, -0.2, -0.4, -0.35, -0.25])
+    assert c.verdict == f.DIFFERS and c.reason == "opposite"
+    c = f.pos_corr("nanda", 0.95, [0.3, -0.2, 0.1, 0.05, 0.2])  # sign open, 0.95 excluded
+    assert c.verdict == f.DIFFERS and c.reason == "excluded"
     assert f.pos_corr("nanda", 0.95, [0.3, 0.2, 0.5]).verdict == f.PARTLY  # positive, far below 0.95
     assert f.pos_corr("nanda", 0.95, [0.9]).reason == "size"
     assert f.pos_corr("nanda", 0.95, [None]).verdict == f.UNTESTABLE
@@ -107,7 +92,9 @@ def test_pos_corr():
 def test_pos_corr_contrast():
     c = f.pos_corr_contrast([0.9, 0.95, 0.97, 0.92, 0.9], [-0.6, -0.7, -0.5, -0.65, 0.1])
     assert c.verdict == f.REPRODUCED and c.p == pytest.approx(1 / 252) and c.n == 10
+    assert c.interval[1] == 1.0 and c.interval[0] < 0.9  # not collapsed to [1, 1]
     assert f.pos_corr_contrast([-0.9] * 5, [0.5] * 5).verdict == f.DIFFERS
+    assert f.pos_corr_contrast([0.1, 0.5, -0.2, 0.3, 0.0], [0.2, -0.1, 0.4, 0.0, 0.3]).verdict == f.INCONCLUSIVE
     assert f.pos_corr_contrast([0.9, 0.9], [-0.5, -0.5]).reason == "size"
 
 
@@ -117,6 +104,8 @@ def test_attention_digits():
     assert f.attention_digits([["x0", "x1", "x1", "both"]] * 5).verdict == f.PARTLY  # most, not every head
     assert f.attention_digits([["both", "both", "x0", "both"]] * 5).verdict == f.DIFFERS
     assert f.attention_digits([["x0", "x0", "x0", "x0"]] * 5).verdict == f.PARTLY  # x1 never read
+    mixed = [["x0", "x1", "x1", "x0"]] * 3 + [["both", "both", "x0", "both"]] * 2
+    assert f.attention_digits(mixed).verdict == f.INCONCLUSIVE
     assert f.attention_digits([]).reason == "size"
     assert f.attention_digits(one[:3]).reason == "size"
 
@@ -131,9 +120,23 @@ def test_key_freqs():
     basis = [_four(10, 0)] * 3
     assert f.key_freqs(nanda, miiii, basis).verdict == f.REPRODUCED
     assert f.key_freqs(nanda, miiii, [_four(10, 2)] * 3).verdict == f.PARTLY
-    assert f.key_freqs(miiii, nanda, [_four(10, 2)] * 3).verdict == f.PARTLY  # only "nanda has 1-10" holds
-    assert f.key_freqs([_four(9, 20)] * 5, nanda, [_four(10, 2)] * 3).verdict == f.DIFFERS
+    # judged on the number of key frequencies, not N_eff: a spread-out W_E with few keys is not "more"
+    c = f.key_freqs(nanda, [_four(11, 4) for _ in range(5)], basis)
+    assert _part(c, "miiii has more").status == f.FAILS
+    # the range can fail: 20 key frequencies is not "≈ 5"
+    c = f.key_freqs([_four(9, 20)] * 5, nanda, [_four(10, 2)] * 3)
+    assert c.verdict == f.DIFFERS and _part(c, "nanda has").status == f.FAILS
+    spread = [_four(3, k) for k in (2, 4, 5, 6, 9)]  # the median's interval [2, 9] crosses the range
+    assert _part(f.key_freqs(spread, miiii, basis), "nanda has").status == f.OPEN
+    c = f.key_freqs([_four(3, k) for k in (3, 6, 4, 5, 3)], [_four(8, k) for k in (6, 4, 6, 5, 6)], [])
+    assert c.verdict == f.PARTLY and _part(c, "miiii has more").status == f.OPEN  # the audit's: p = 0.10
     assert f.key_freqs([], miiii, basis).reason == "size"
+
+
+def test_median_interval():
+    assert f.median_interval([3, 1, 2, 5, 4]) == (1, 5)  # n = 5: [min, max], 93.75 %
+    assert f.median_interval(list(range(1, 9))) == (1, 8)  # n = 8: [x(2), x(7)] covers only 93 %
+    assert f.median_interval(list(range(1, 11))) == (2, 9)  # n = 10: 97.9 %
 
 
 def test_omega_spike():
@@ -141,18 +144,40 @@ def test_omega_spike():
     spike = [[0, 0, 0, 10, 18, 10]] * 5
     c = f.omega_spike(e, spike)
     assert c.verdict == f.REPRODUCED and c.p == pytest.approx(1 / 32)
-    assert f.omega_spike(e, spike[:4] + [[20, 15, 10, 5, 2, 1]]).verdict == f.DIFFERS  # 4/5: p = 6/32
+    assert f.omega_spike(e, spike[:4] + [[20, 15, 10, 5, 2, 1]]).verdict == f.INCONCLUSIVE  # 4/5: p = 6/32
     assert f.omega_spike(e, [[0] * 6] * 5).verdict == f.DIFFERS
+    # the baseline is not epoch 0's trivial zero: a count already at its peak at epoch 256 does not rise
+    assert f.omega_spike(e, [[0, 18, 17, 17, 16, 10]] * 5).verdict == f.DIFFERS
     assert f.omega_spike(e, spike, grokked=False).reason == "budget"
     assert f.omega_spike(e, spike[:2]).reason == "size"
     assert f.omega_spike(e[:2], [[0, 1]] * 5).reason == "size"
+    assert f.omega_spike(e, [[0, 11, 11, 11, 11, 11]] * 5, n_freqs=11).reason == "saturation"
+    qs = [2, 3, 5, 7, 11]
+    while_ = [[10, 20, 100, 4000, 30000]] * 5  # the peak (16,384) between 4,000 / 4 and 30,000
+    assert f.omega_spike(e, spike, qs, while_).verdict == f.REPRODUCED
+    late = [[10, 20, 100, 200_000, 300_000]] * 5  # q >= 7 groks long after the peak: / 4 is 50,000
+    assert _part(f.omega_spike(e, spike, qs, late), "peak while").status == f.FAILS
+    none_ = [[10, 20, 100, N, N]] * 5  # no q >= 7 grokked: the timing is undetermined
+    c = f.omega_spike(e, spike, qs, none_)
+    assert c.verdict == f.PARTLY and "5 undetermined" in _part(c, "peak while").note
 
 
 def test_lambda_zero():
     full, none_ = [[1, 2, 3]] * 5, [[1, N, N]] * 5
     assert f.lambda_zero(full, none_).verdict == f.REPRODUCED
-    assert f.lambda_zero(full, [[1, 2, 3]] * 5).verdict == f.DIFFERS
-    assert f.lambda_zero([[1, 2, N]] * 5, [[1, 2, N]] * 5).verdict == f.PARTLY  # never full, but not fewer
+    assert f.lambda_zero(full, [[1, 2, 3]] * 5).reason == "size"  # all tied: no split reaches 0.05
+    mixed = [[1, 2, 3], [1, 2, N]] * 2 + [[1, 2, 3]]
+    assert f.lambda_zero(mixed, mixed[::-1]).verdict == f.INCONCLUSIVE  # neither way
+    # the audit's case: λ = 0 grokked MORE; "λ = 0 leaves a sub-task ungrokked" holds for λ > 0 too
+    counts_a, counts_b = [3, 4, 3, 3, 3], [4, 5, 3, 7, 6]
+    a = [[1] * k + [N] * (8 - k) for k in counts_a]
+    b = [[1] * k + [N] * (8 - k) for k in counts_b]
+    c = f.lambda_zero(a, b)
+    assert c.verdict == f.DIFFERS and c.reason == "opposite" and c.p_min < 0.05
+    assert _part(c, "λ = 0 leaves").status == f.CONTROL and _part(c, "fewer").status == f.FAILS
+    a, b = [[1, 2, N], [1, N, N]] * 2 + [[1, 2, N]], [[1, N, N], [1, 2, N]] * 2 + [[1, N, N]]
+    c = f.lambda_zero(a, b)  # neither more nor fewer, and both leave a sub-task ungrokked everywhere
+    assert c.verdict == f.INCONCLUSIVE and _part(c, "λ = 0 leaves").status == f.CONTROL
     assert f.lambda_zero([[N, N]] * 5, [[N, N]] * 5).reason == "budget"
     assert f.lambda_zero(full, []).reason == "size"
 
@@ -162,20 +187,30 @@ def test_dropout_zero():
     base = [[5, 9, 30, 40]] * 5
     over = [[5, 9, N, N]] * 5
     ones = [[1.0] * 4] * 5
-    assert f.dropout_zero(qs, base, over, ones).verdict == f.REPRODUCED
+    assert f.dropout_zero(qs, base, over, ones, ones).verdict == f.REPRODUCED
     assert f.dropout_zero(qs, base, [[N, N, N, N]] * 5, ones).verdict == f.PARTLY  # q = 2, 3 do not grok
-    assert f.dropout_zero(qs, base, base, ones).verdict == f.PARTLY  # q = 2, 3 grok; nothing else holds
-    assert f.dropout_zero(qs, base, [[N, N, 30, 40]] * 5, ones).verdict == f.DIFFERS
+    assert f.dropout_zero(qs, base, base, ones).reason == "size"  # all tied: the main test cannot reach 0.05
+    c = f.dropout_zero(qs, [[5, 9, 30, N]] * 5, [[N, N, 30, 40]] * 5, ones)  # more q >= 5 without dropout
+    assert c.verdict == f.DIFFERS and c.reason == "opposite"
+    # the control overfits too (every q >= 5 ungrokked with dropout > 0 in most seeds): not counted
+    most = [[5, 9, 30, N]] + [[5, 9, N, N]] * 9  # 9 of 10: the control overfits significantly too
+    c = f.dropout_zero(qs, most, over * 2, ones * 2, ones * 2)
+    assert _part(c, "every q ≥ 5").status == f.CONTROL
     assert f.dropout_zero(qs, [[5, 9, N, N]] * 5, over, ones).reason == "budget"
     assert f.dropout_zero([2], [[5]], [[5]], [[1.0]]).reason == "size"
 
 
 def test_masked_first():
     g = [N, N, N, N, 10, 12, 15, 20, 40, 45, 50]
-    assert f.masked_first(QS, [g] * 3).verdict == f.REPRODUCED
+    assert f.masked_first(QS, [g] * 3).verdict == f.REPRODUCED  # against chance 1/35, 3 seeds suffice
     g2 = [N, N, N, N, 10, 12, 15, 60, 40, 45, 50]
-    assert f.masked_first(QS, [g2] * 3).verdict == f.DIFFERS
-    assert f.masked_first(QS, [g, g2, g2]).verdict == f.DIFFERS  # 1 of 3: not in at least half
+    assert f.masked_first(QS, [g2] * 6).verdict == f.DIFFERS  # 0 of 6: significantly rarer than half
+    assert f.masked_first(QS, [g] + [g2] * 5).verdict == f.INCONCLUSIVE  # 1 of 6: neither
+    censored = [N, N, N, N, 10, 12, 15, 20, N, N, N]  # the later q censored: 11 … 19 first, by censoring
+    assert f.masked_first(QS, [censored] * 6).verdict == f.REPRODUCED
+    both = [N, N, N, N, 10, 12, 15, N, N, N, N]  # q = 19 and every later q censored: undetermined
+    c = f.masked_first(QS, [both] * 6)
+    assert c.verdict == f.UNTESTABLE and c.reason == "budget" and "6 undetermined" in c.measured
     c = f.masked_first(QS[:8], [g[:8]] * 3)  # p = 23: the loss holds only q = 11 ... 19
     assert c.verdict == f.UNTESTABLE and c.reason == "size" and c.p is None
     assert f.masked_first(QS, [[N] * len(QS)] * 3).reason == "budget"
@@ -190,17 +225,25 @@ def test_masked_speedup():
     assert c.verdict == f.REPRODUCED and c.n == 8 and c.p == pytest.approx(1 / 56)
     slow = [[N, N, N, N, 5000, N, N, N]] * 3
     assert f.masked_speedup(qs, miiii, slow).verdict == f.DIFFERS
+    # the audit's case: six of eight medians censored, the most extreme arrangement reaches only 0.107
+    c = f.masked_speedup(qs, [[1, 2, 4, 8, N, N, N, N]] * 5,
+                         [[N, N, N, N, 7454, 7454, 7454, N], [N] * 8, [N, N, N, N, 2048, 2048, 2048, N]])
+    assert c.verdict == f.UNTESTABLE and c.reason == "size" and c.p_min == pytest.approx(6 / 56)
+    mixed = [[N, N, N, N, 100, 110, 120, 130], [N, N, N, N, 2000, 2100, 2200, 2300]] * 3
+    assert f.masked_speedup(qs, [[1, 2, 4, 8, 900, 1000, 1100, 1200]] * 6, mixed).verdict == f.INCONCLUSIVE
     assert f.masked_speedup(qs, [[1, 2, 4, 8, N, N, N, N]] * 5, [[N] * 8] * 3).reason == "budget"
     assert f.masked_speedup(qs[:4], miiii, fast).reason == "size"
     assert f.masked_speedup(qs, miiii, []).reason == "size"
     assert f.masked_speedup(qs, miiii[:2], fast[:2]).reason == "size"
 
 
-def test_every_verdict_is_one_of_four_and_serialises():
+def test_every_verdict_is_one_of_five_and_serialises():
     c = f.key_freqs([_four(3, 5)] * 5, [_four(8, 9)] * 5, [_four(10, 0)])
     d = f.table([c])["claims"][0]
     assert {"id", "study", "measured", "verdict", "n", "p"} <= set(d) and d["verdict"] in f.VERDICTS
     assert d["n"] == 10 and isinstance(d["p"], float) and len(d["interval"]) == 2
+    assert {"part", "status", "comparison"} <= set(d["parts"][0]) and "p_min" in d
+    assert set(f.table([c])["definitions"]["verdicts"]) == set(f.VERDICTS)
 
 
 # ---- the run set and the entry point --------------------------------------------------------
