@@ -20,6 +20,8 @@ from typing import Any
 
 TASKS = ("miiii", "nanda", "basis", "masked", "divisible")
 FILTERS = ("ema", "ma", "none")
+OPTIMIZERS = ("adamw", "muon")
+LOSSES = ("ce", "stablemax")
 # Where miiii's defaults differ from the study's code, the study's choice is the second value
 # (docs/study.md, "Differences"): init, dropout_mask, readout, ema_start.
 CHOICES = {"init": ("fan_in", "study"), "dropout_mask": ("example", "batch"), "readout": ("eq", "first"),
@@ -27,7 +29,11 @@ CHOICES = {"init": ("fan_in", "study"), "dropout_mask": ("example", "batch"), "r
 
 # Parameters a multi-run may vary: none of them changes an array shape.
 SAME_SHAPE_TASKS = ("miiii", "basis", "masked")
-VARYING = ("seed", "split_seed", "lambda", "alpha", "weight_decay", "lr", "dropout", "mask")
+VARYING = ("seed", "split_seed", "lambda", "alpha", "weight_decay", "lr", "dropout", "mask",
+           "grad_perp", "warmup", "init_scale", "q_power", "delay", "delay_epochs")
+
+
+SET_KEYS = ("mask", "delay")  # parameters that are sets of primes
 
 
 class ConfigError(ValueError):
@@ -66,6 +72,15 @@ class Config:
     dropout_mask: str = "example"
     readout: str = "eq"
     ema_start: str = "first"
+    # Grokking accelerators (docs/accelerators.md); the defaults leave the study's training unchanged.
+    optimizer: str = "adamw"  # or "muon": optax.contrib.muon on the hidden matrices, AdamW on W_E, W_pos, W_U
+    loss: str = "ce"  # or "stablemax" (Prieto et al. 2025)
+    grad_perp: float = 0.0  # ⊥Grad: this share of each gradient's component along its weight removed
+    warmup: int = 0  # epochs of linear learning-rate warm-up
+    init_scale: float = 1.0  # every initial weight multiplied by this
+    q_power: float = 0.0  # sub-task q's loss weight ∝ q ** q_power
+    delay: tuple[int, ...] = ()  # sub-tasks kept out of the loss for the first delay_epochs epochs
+    delay_epochs: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -151,6 +166,18 @@ class Config:
         need(self.chunk >= 1, "chunk", "a positive integer")
         for name, options in CHOICES.items():
             need(getattr(self, name) in options, name, f"one of {', '.join(options)}")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
+        need(self.loss in LOSSES, "loss", f"one of {', '.join(LOSSES)}")
+        need(0 <= self.grad_perp <= 1, "grad_perp", "a number in [0, 1]")
+        need(self.warmup >= 0, "warmup", "an integer >= 0")
+        need(self.init_scale > 0, "init_scale", "a positive number")
+        need(math.isfinite(self.q_power), "q_power", "a finite number")
+        need(self.delay_epochs >= 0, "delay_epochs", "an integer >= 0")
+        late = [q for q in self.delay if q not in self.primes]
+        need(not late, "delay", f"primes below p={self.p} (not {late})")
+        if self.task != "nanda" and self.delay_epochs:
+            need(len(set(self.loss_mask) | set(self.delay)) < len(self.primes), "delay",
+                 "to leave at least one sub-task in the loss during the delay")
         need(self.ckpt_every >= 0, "ckpt_every", "an integer >= 0 (0: checkpoints at powers of two only)")
         n = self.p * self.p
         n_train = int(round(self.train_frac * n))
@@ -307,9 +334,9 @@ class Grid:
 def parse_items(items: list[str]) -> dict[str, list[Any]]:
     """The one ``key=value`` parser (training grids and sweep spaces): key -> its values.
 
-    ``key=a,b`` lists values; ``mask`` is a set of primes, so a list of masks is written
-    with ``;`` (``mask=2,3`` is one mask, ``mask=2,3;5;none`` three) and ``none`` or nothing
-    is the empty mask. Unknown keys are rejected; a later word for a key replaces an earlier one.
+    ``key=a,b`` lists values; ``mask`` and ``delay`` are sets of primes, so a list of them is
+    written with ``;`` (``mask=2,3`` is one mask, ``mask=2,3;5;none`` three) and ``none`` or
+    nothing is the empty set. Unknown keys are rejected; a later word for a key replaces an earlier one.
     """
     out: dict[str, list[Any]] = {}
     for item in items:
@@ -318,7 +345,7 @@ def parse_items(items: list[str]) -> dict[str, list[Any]]:
         key, value = (s.strip() for s in item.split("=", 1))
         if Config.internal(key) not in _FIELDS:
             raise ConfigError(f"unknown parameter {key!r}; known: {', '.join(Config.names())}")
-        if key == "mask":
+        if key in SET_KEYS:
             values: list[Any] = [() if v.strip() in ("", "none") else v.strip() for v in value.split(";")]
         else:
             values = [v.strip() for v in value.split(",")]

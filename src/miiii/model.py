@@ -20,6 +20,7 @@ This is the scale of Nanda et al.'s ``randn / sqrt(d_model)`` for d_model-sized 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import jax
@@ -229,10 +230,19 @@ def subtask_logits(logits: Float[Array, "*batch n_out"], task: Task) -> Float[Ar
     return jnp.where(valid, logits[..., idx], -1e9)
 
 
+def stablemax_log_probs(z: Float[Array, "... k"]) -> Float[Array, "... k"]:
+    """log StableMax (Prieto et al. 2025): s(x) = x + 1 for x >= 0, 1 / (1 - x) below, normalised
+    over the classes. Unlike softmax it grows linearly, not exponentially, so scaling the logits
+    cannot drive the loss of a correct prediction to a float's zero (softmax collapse)."""
+    s = jnp.where(z >= 0, z + 1.0, 1.0 / (1.0 - jnp.minimum(z, 0.0)))
+    return jnp.log(s) - jnp.log(s.sum(-1, keepdims=True))
+
+
 def per_subtask_loss_acc(
-    logits: Float[Array, "batch n_out"], y: Int[Array, "batch subtask"], task: Task
+    logits: Float[Array, "batch n_out"], y: Int[Array, "batch subtask"], task: Task, loss: str = "ce"
 ) -> tuple[Float[Array, "batch subtask"], Float[Array, "batch subtask"]]:
     """Cross-entropy divided by ln(classes) (a uniform guess costs 1), and correctness.
+    ``loss="stablemax"``: the same with StableMax instead of softmax (a uniform guess still costs 1).
 
     The loss takes each sub-task's own slice (``split``, whose gradient is a concatenation):
     the padded layout of ``subtask_logits`` doubles the elements at p = 113 and its gradient
@@ -251,7 +261,8 @@ def per_subtask_loss_acc(
     """
     logits = logits.astype(jnp.float32)
     pieces = jnp.split(logits, np.asarray(task.offsets[1:]), axis=-1)
-    nll = jnp.stack([-(jax.nn.log_softmax(z, axis=-1) * jax.nn.one_hot(y[..., s], z.shape[-1])).sum(-1)
+    log_probs = stablemax_log_probs if loss == "stablemax" else partial(jax.nn.log_softmax, axis=-1)
+    nll = jnp.stack([-(log_probs(z) * jax.nn.one_hot(y[..., s], z.shape[-1])).sum(-1)
                      for s, z in enumerate(pieces)], axis=-1)
     loss = nll / jnp.log(jnp.asarray(task.n_classes, jnp.float32))
     acc = (jnp.argmax(subtask_logits(logits, task), axis=-1) == y).astype(jnp.float32)

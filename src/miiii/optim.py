@@ -10,6 +10,18 @@ GrokFast-MA:  g^_t = g_t + lambda * mean(g_{t-w+1} .. g_t), the mean over the gr
 so far while fewer than w have been seen (GrokFast's ``warmup=False`` behaviour).
 
 ``lambda`` and ``alpha`` may be traced arrays: a multi-run vmaps over them.
+
+Grokking accelerators (docs/accelerators.md), each an optax transform or optax's own:
+
+* ⊥Grad (Prieto et al. 2025, "Grokking at the edge of numerical stability"): each weight's
+  gradient loses ``strength`` times its component along the weight,
+  g <- g - strength * (<g, w> / <w, w>) w, per tensor, before any filter. With strength 1 the
+  step cannot grow the weights along themselves (the naive loss minimisation that scales logits).
+* Muon (``optax.contrib.muon``): the hidden matrices (attention W_Q, W_K, W_V, W_O per head,
+  and W_in, W_out) get the orthogonalised momentum step; W_E, W_pos and W_U get the transform's
+  own Adam branch (b1 0.9, b2 0.98, the same weight decay; Nesterov, like Muon's momentum).
+  ``consistent_rms=0.2`` scales Muon's steps to AdamW's RMS so that one ``lr`` serves both.
+* Linear learning-rate warm-up over ``warmup`` steps: lr * min(1, (step + 1) / warmup).
 """
 
 from __future__ import annotations
@@ -62,13 +74,58 @@ def grokfast_ma(lamb: float | Array, window: int) -> optax.GradientTransformatio
     return optax.GradientTransformation(init, update)
 
 
+def perp_grad(strength: float | Array = 1.0, eps: float = 1e-30) -> optax.GradientTransformation:
+    """⊥Grad: remove ``strength`` times each gradient's projection on its own weight (module doc)."""
+
+    def update(updates: optax.Updates, state: optax.EmptyState, params: optax.Params | None = None):
+        if params is None:
+            raise ValueError("perp_grad needs the parameters")
+
+        def one(g: Array, w: Array) -> Array:
+            return g - strength * (jnp.vdot(g, w) / (jnp.vdot(w, w) + eps)) * w
+
+        return jax.tree.map(one, updates, params), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+def warmup_schedule(lr: float | Array, warmup: int | Array) -> optax.Schedule:
+    """lr * min(1, (step + 1) / warmup); ``warmup`` 0 is the constant lr. ``warmup`` may be traced."""
+    return lambda count: lr * jnp.minimum(1.0, (count + 1) / jnp.maximum(warmup, 1))
+
+
+def muon_dims(params: optax.Params) -> dict:
+    """Which axes Muon orthogonalises, per parameter: None (AdamW) for W_E, W_pos and W_U."""
+    from optax.contrib import MuonDimensionNumbers
+
+    def spec(name: str, x: Array):
+        if name.endswith(("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O")):  # (head, in, out): a batch of heads
+            return MuonDimensionNumbers(reduction_axis=x.ndim - 2, output_axis=x.ndim - 1)
+        if name.endswith(("mlp.W_in", "mlp.W_out")):
+            return MuonDimensionNumbers(reduction_axis=x.ndim - 2, output_axis=x.ndim - 1)
+        return None
+
+    return {k: spec(k, v) for k, v in params.items()}
+
+
 def make_optimizer(
     filter: str, lr: float | Array, weight_decay: float | Array, lamb: float | Array,
-    alpha: float | Array, window: int = 100, ema_start: str = "first",
+    alpha: float | Array, window: int = 100, ema_start: str = "first", optimizer: str = "adamw",
+    grad_perp: float | Array | None = None, warmup: int | Array | None = None,
 ) -> optax.GradientTransformation:
-    """The study's optimiser: GrokFast filter, then AdamW (beta1 0.9, beta2 0.98)."""
-    adamw = optax.adamw(lr, b1=0.9, b2=0.98, weight_decay=weight_decay)
-    if filter == "none":
-        return adamw
-    grokfast = grokfast_ema(lamb, alpha, ema_start == "zero") if filter == "ema" else grokfast_ma(lamb, window)
-    return optax.chain(grokfast, adamw)
+    """The study's optimiser: GrokFast filter, then AdamW (beta1 0.9, beta2 0.98); with the
+    accelerators (module doc): ⊥Grad before the filter, Muon instead of AdamW, a warm-up.
+
+    ``grad_perp`` / ``warmup`` None leave the transform out of the program (a multi-run where
+    no run uses it), so the optimiser state, and older checkpoints, keep the study's layout."""
+    schedule = lr if warmup is None else warmup_schedule(lr, warmup)
+    if optimizer == "muon":
+        step = optax.contrib.muon(schedule, weight_decay=weight_decay, adam_b1=0.9, adam_b2=0.98,
+                                  adam_weight_decay=weight_decay, muon_weight_dimension_numbers=muon_dims,
+                                  consistent_rms=0.2)
+    else:
+        step = optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=weight_decay)
+    parts = [] if grad_perp is None else [perp_grad(grad_perp)]
+    if filter != "none":
+        parts.append(grokfast_ema(lamb, alpha, ema_start == "zero") if filter == "ema" else grokfast_ma(lamb, window))
+    return optax.chain(*parts, step) if parts else step

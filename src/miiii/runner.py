@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import train
 from .config import Grid
-from .measures.grok import grok_all
+from .measures.grok import grok_all, time_to_grok
 from .store import RunDir, jsonable, write_json
 
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -113,7 +113,8 @@ class _Records:
         return rec
 
 
-def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
+def summary_of(s: train.Setup, rec: _Records, seconds: float,
+               clock: list[tuple[int, float]] | None = None) -> dict[str, Any]:
     M = np.stack(rec.metrics)  # (T, R, 4, S)
     E = np.asarray(rec.epochs)
     runs = []
@@ -130,9 +131,13 @@ def summary_of(s: train.Setup, rec: _Records, seconds: float) -> dict[str, Any]:
             "grok_sustained": [g.sustained for g in groks],
             "grok_censored": [g.censored for g in groks],
             "diverged_epoch": int(E[bad[0]]) if bad.size else None,
+            "time_to_grok": time_to_grok(groks, [q not in cfg.loss_mask for q in s.task.subtasks], clock),
             "seconds": round(seconds, 3),
         })
-    return {"complete": True, "epochs": s.cfg.epochs, "subtasks": list(s.task.subtasks), "runs": runs}
+    out = {"complete": True, "epochs": s.cfg.epochs, "subtasks": list(s.task.subtasks), "runs": runs}
+    if clock:
+        out["clock"] = [[int(e), round(float(t), 3)] for e, t in clock]
+    return out
 
 
 def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint_seconds: float = 300.0,
@@ -155,10 +160,12 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
         state, meta = loaded
         state = train._place(jax.tree.map(jax.numpy.asarray, state), s.n_runs)
         epoch, seconds = int(meta["epoch"]), float(meta["seconds"])
+        clock = [tuple(x) for x in meta.get("clock", [])]  # an older state has none: times from here on
         rec = _Records.from_tables(s, rd, epoch)
     else:
         rd.write_config(grid)
         epoch, seconds = 0, 0.0
+        clock = []
         rec = _Records(s)
         m, w = t.eval_now(state)
         rec.add(0, m, np.full((s.n_runs, len(s.matrices)), np.nan, np.float32), w)
@@ -172,12 +179,13 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
         state, logs = t.run(state, logs, epoch, end)
         rec.add_slots(logs, epoch, end)
         epoch = end
+        clock.append((epoch, time.perf_counter() - t0))
         if epoch in keep:
             rd.save_params(epoch, state.params)
         out_of_time = deadline is not None and time.monotonic() >= deadline and epoch < E
         if _is_pow2(epoch) or epoch == E or out_of_time or time.perf_counter() - last_save >= checkpoint_seconds:
             rd.write_tables(rec.tables())
-            rd.save_state(state, {"epoch": epoch, "seconds": time.perf_counter() - t0})
+            rd.save_state(state, {"epoch": epoch, "seconds": time.perf_counter() - t0, "clock": clock})
             last_save = time.perf_counter()
         if progress is not None:
             last = rec.metrics[-1]
@@ -188,6 +196,6 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
                     "seconds": round(time.perf_counter() - t0, 3)}
     seconds = time.perf_counter() - t0  # tables and state were written at epoch E in the loop
     rd.save_final(E, state.params)
-    summary = summary_of(s, rec, seconds)
+    summary = summary_of(s, rec, seconds, clock)
     write_json(rd.summary_path, summary)
     return summary

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from jaxtyping import Bool, Int
+from jaxtyping import Float, Int
 
 from .config import Config, primes_below
 
@@ -75,7 +75,8 @@ def split(cfg: Config) -> tuple[Int[np.ndarray, " n_train"], Int[np.ndarray, " n
     return np.sort(order[: cfg.n_train]).astype(np.int32), np.sort(order[cfg.n_train:]).astype(np.int32)
 
 
-def loss_weights(cfg: Config) -> Bool[np.ndarray, " subtask"]:
-    """1 for sub-tasks in the loss, 0 for masked ones (still evaluated)."""
+def loss_weights(cfg: Config) -> Float[np.ndarray, " subtask"]:
+    """0 for masked sub-tasks (still evaluated); q ** q_power for the others (1 by default)."""
     task = task_of(cfg)
-    return np.array([q not in cfg.loss_mask for q in task.subtasks], dtype=bool)
+    qs = np.asarray(task.subtasks, np.float64)
+    return np.where(np.isin(qs, cfg.loss_mask), 0.0, qs ** cfg.q_power)

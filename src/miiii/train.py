@@ -55,6 +55,10 @@ class Hyper(NamedTuple):
     lamb: Array
     alpha: Array
     dropout: Array
+    grad_perp: Array
+    warmup: Array
+    init_scale: Array
+    delay_epochs: Array
 
 
 class Data(NamedTuple):
@@ -63,6 +67,7 @@ class Data(NamedTuple):
     y_all: Int[Array, "n subtask"]
     is_train: Float[Array, " n"]
     weights: Float[Array, " subtask"]
+    delayed: Float[Array, " subtask"]  # 1: out of the loss while epoch <= delay_epochs (a curriculum)
 
 
 class State(NamedTuple):
@@ -138,13 +143,15 @@ def setup(grid: Grid) -> Setup:
         train_idx, _ = tasks.split(r)
         is_train = np.zeros(cfg.p * cfg.p, np.float32)
         is_train[train_idx] = 1.0
+        delayed = np.isin(np.asarray(task.subtasks), r.delay).astype(np.float32)
         per_run.append(Data(x_all[train_idx], y[train_idx], y, is_train,
-                            tasks.loss_weights(r).astype(np.float32)))
+                            tasks.loss_weights(r).astype(np.float32), delayed))
     data = Data(*(jnp.asarray(np.stack(col)) for col in zip(*per_run)))
     f32 = lambda xs: jnp.asarray(np.array(xs, np.float32))  # noqa: E731
     hyper = Hyper(f32([r.lr for r in runs]), f32([r.weight_decay for r in runs]),
                   f32([r.lambda_ for r in runs]), f32([r.alpha for r in runs]),
-                  f32([r.dropout for r in runs]))
+                  f32([r.dropout for r in runs]), f32([r.grad_perp for r in runs]), f32([r.warmup for r in runs]),
+                  f32([r.init_scale for r in runs]), f32([r.delay_epochs for r in runs]))
     shapes = model.param_shapes(cfg.p + 1, cfg.d_model, cfg.n_heads, cfg.depth, task.n_out)
     data, hyper = _place(data, len(runs)), _place(hyper, len(runs))
     return Setup(grid, task, data, hyper, tuple(shapes), log_epochs(cfg))
@@ -165,8 +172,12 @@ def _place(tree, n_runs: int, axis: int = 0):
     return tree if sharding is None else jax.device_put(tree, sharding)
 
 
-def _optimizer(cfg: Config, h: Hyper) -> optax.GradientTransformation:
-    return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window, cfg.ema_start)
+def _optimizer(s: Setup, h: Hyper) -> optax.GradientTransformation:
+    """One run's optimiser; ⊥Grad and the warm-up join the program only if some run uses them."""
+    cfg, runs = s.cfg, s.runs
+    return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window, cfg.ema_start,
+                          cfg.optimizer, h.grad_perp if any(r.grad_perp > 0 for r in runs) else None,
+                          h.warmup if any(r.warmup > 0 for r in runs) else None)
 
 
 def init_state(s: Setup) -> State:
@@ -175,7 +186,8 @@ def init_state(s: Setup) -> State:
     def one(seed: Array, h: Hyper) -> State:
         init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
         params = model.init(init_key, s.task, cfg.d_model, cfg.n_heads, cfg.depth, cfg.init)
-        return State(params, _optimizer(cfg, h).init(params), train_key)
+        params = jax.tree.map(lambda w: w * h.init_scale, params)
+        return State(params, _optimizer(s, h).init(params), train_key)
 
     seeds = jnp.asarray([r.seed for r in s.runs], jnp.uint32)
     return _place(jax.jit(jax.vmap(one))(seeds, s.hyper), s.n_runs)
@@ -194,18 +206,25 @@ def train_logits(params: model.Params, x: Int[Array, "batch 3"], key: Array | No
                     in_axes=(0, 0 if per_example else None))(x, masks)
 
 
-def _loss(params: model.Params, d: Data, key: Array | None, dropout: Array, task: tasks.Task,
+def loss_weights(d: Data, h: Hyper, epoch: Array) -> Float[Array, " subtask"]:
+    """The sub-task weights of step ``epoch`` (1-based): the delayed ones are 0 up to delay_epochs."""
+    return d.weights * (1.0 - d.delayed * (epoch <= h.delay_epochs))
+
+
+def _loss(params: model.Params, d: Data, w: Array, key: Array | None, dropout: Array, task: tasks.Task,
           cfg: Config) -> Array:
     logits = train_logits(params, d.x_train, key, dropout, cfg)
-    loss, _ = model.per_subtask_loss_acc(logits, d.y_train, task)
-    return (loss.mean(0) * d.weights).sum() / d.weights.sum()
+    loss, _ = model.per_subtask_loss_acc(logits, d.y_train, task, cfg.loss)
+    return (loss.mean(0) * w).sum() / w.sum()
 
 
-def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper) -> tuple[State, model.Params]:
-    """One full-batch step of one run: the new state and the raw gradient it used."""
+def _step(s: Setup, use_dropout: bool, state: State, d: Data, h: Hyper, epoch: Array
+          ) -> tuple[State, model.Params]:
+    """Step ``epoch`` (1-based) of one run: the new state and the raw gradient it used."""
     key, sub = jax.random.split(state.key)
-    grads = jax.grad(_loss)(state.params, d, sub if use_dropout else None, h.dropout, s.task, s.cfg)
-    updates, opt_state = _optimizer(s.cfg, h).update(grads, state.opt_state, state.params)
+    w = loss_weights(d, h, epoch)
+    grads = jax.grad(_loss)(state.params, d, w, sub if use_dropout else None, h.dropout, s.task, s.cfg)
+    updates, opt_state = _optimizer(s, h).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     return State(params, opt_state, key), grads
 
@@ -229,7 +248,7 @@ def evaluate(s: Setup, params: model.Params, d: Data, record_omega: bool = True
     x_all = jnp.asarray(tasks.inputs(cfg.p))
     at = model.readout_position(cfg.readout)
     logits, cache = jax.vmap(lambda x: model.forward(params, x, with_cache=record_omega, readout=at))(x_all)
-    loss, acc = model.per_subtask_loss_acc(logits, d.y_all, s.task)
+    loss, acc = model.per_subtask_loss_acc(logits, d.y_all, s.task, cfg.loss)
     metrics = _split_metrics(loss, acc, d.is_train)
     if not record_omega:
         return metrics, jnp.zeros(cfg.p // 2 + 1, jnp.int32)
@@ -281,7 +300,7 @@ class Trainer:
         slot = np.full(E + 1, -1, np.int32)
         slot[s.epochs] = np.arange(len(s.epochs), dtype=np.int32)
         self.slot_of = jnp.asarray(slot)
-        step = jax.vmap(partial(_step, s, use_dropout))
+        step = jax.vmap(partial(_step, s, use_dropout), in_axes=(0, 0, 0, None))
         ev = jax.vmap(self._eval_one)
         norms = jax.vmap(partial(grad_norms, s))
 
@@ -289,7 +308,7 @@ class Trainer:
                       stop: Array) -> tuple[State, Logs]:
             def body(i: Array, carry: tuple[State, Logs]) -> tuple[State, Logs]:
                 st, lg = carry
-                st, grads = step(st, data, hyper)
+                st, grads = step(st, data, hyper, i + 1)
                 slot_i = self.slot_of[i + 1]
 
                 def write(lg: Logs) -> Logs:

@@ -207,3 +207,25 @@ def test_loss_gradient_has_no_scatter():
     jaxpr = jax.make_jaxpr(jax.grad(lambda z: model.per_subtask_loss_acc(z, y, task)[0].sum()))(
         jnp.zeros((4, task.n_out)))
     assert "scatter" not in str(jaxpr)
+
+
+def test_stablemax_closed_form_normalisation_and_gradient():
+    z = jnp.array([[-2.0, 0.0, 1.5, 3.0]])
+    s = np.array([1 / 3, 1.0, 2.5, 4.0])  # s(x) = x + 1 for x >= 0, 1 / (1 - x) below
+    np.testing.assert_allclose(model.stablemax_log_probs(z)[0], np.log(s / s.sum()), rtol=1e-6)
+    # d/dz_i of -log stablemax(z)_y: -s'(z_y)/s(z_y) [i = y] + s'(z_i) / sum s, s' = 1 or 1/(1-x)^2
+    y = 2
+    ds = np.array([1 / 9, 1.0, 1.0, 1.0])
+    ref = ds / s.sum()
+    ref[y] -= ds[y] / s[y]
+    g = jax.grad(lambda v: -model.stablemax_log_probs(v)[0, y])(z)
+    np.testing.assert_allclose(g[0], ref, rtol=1e-5)
+    # the loss stays normalised: a uniform guess (all logits 0) costs 1 on every sub-task
+    task = tasks.task_of(Config.make(p=11, d_model=8, n_heads=2))
+    logits = jnp.zeros((3, task.n_out))
+    y = jnp.zeros((3, len(task.subtasks)), jnp.int32)
+    loss, _ = model.per_subtask_loss_acc(logits, y, task, "stablemax")
+    np.testing.assert_allclose(loss, 1.0, rtol=1e-6)
+    # unlike softmax, scaling correct logits up cannot send the loss to a float's zero quickly
+    big = jnp.array([[0.0, 0.0, 60.0]])
+    assert float(-model.stablemax_log_probs(big)[0, 2]) > 1e-3 > float(-jax.nn.log_softmax(big)[0, 2])

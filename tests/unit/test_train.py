@@ -150,3 +150,37 @@ def jax_leaves(tree):
     import jax
 
     return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def test_delay_is_mask_until_delay_epochs_then_the_full_loss():
+    """A curriculum: with delay=3 for 5 epochs the first 5 steps are those of mask=3, and step 6
+    is the full loss's (its gradient differs from mask=3's)."""
+    base = preset("smoke").replace(epochs=6, dropout=0.0, chunk=8)
+    delayed = train.train(parse_overrides(base, ["delay=3", "delay_epochs=5", "epochs=5"]))[0]
+    masked = train.train(parse_overrides(base, ["mask=3", "epochs=5"]))[0]
+    for k in delayed.params:
+        np.testing.assert_allclose(delayed.params[k], masked.params[k], rtol=1e-5, atol=1e-7)
+    s = train.setup(parse_overrides(base, ["delay=3", "delay_epochs=5"]))
+    d, h = jax_tree_first(s.data), jax_tree_first(s.hyper)
+    i = list(s.task.subtasks).index(3)
+    assert float(train.loss_weights(d, h, 5)[i]) == 0.0 and float(train.loss_weights(d, h, 6)[i]) == 1.0
+
+
+def jax_tree_first(tree):
+    import jax
+
+    return jax.tree.map(lambda x: x[0], tree)
+
+
+def test_init_scale_and_q_power():
+    import jax.numpy as jnp
+
+    from miiii import tasks
+
+    grid = parse_overrides(preset("smoke"), ["init_scale=1,0.5"])
+    st = train.init_state(train.setup(grid))
+    for w in st.params.values():
+        np.testing.assert_allclose(w[1], 0.5 * w[0], rtol=1e-6)  # same seed, half the scale
+    cfg = preset("smoke").replace(q_power=1.0, mask=(2,))
+    np.testing.assert_allclose(tasks.loss_weights(cfg), [0, 3, 5, 7])
+    assert jnp.allclose(tasks.loss_weights(preset("smoke")), 1.0)

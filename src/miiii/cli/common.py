@@ -35,6 +35,14 @@ PARAM_HELP = {
     "readout": "eq: logits read at '=' | first: at position 0, as the study's code",
     "ema_start": "first: GrokFast EMA starts at the first gradient | zero: from zeros (study's code)",
     "ckpt_every": "also keep parameters every N epochs (0: only 0, powers of two and the last)",
+    "optimizer": "adamw | muon: optax.contrib.muon on the hidden matrices, AdamW on W_E, W_pos, W_U",
+    "loss": "ce: cross-entropy | stablemax: StableMax cross-entropy (Prieto et al. 2025)",
+    "grad_perp": "⊥Grad: share in [0, 1] of each gradient's component along its weight removed",
+    "warmup": "epochs of linear learning-rate warm-up (0: none)",
+    "init_scale": "every initial weight multiplied by this",
+    "q_power": "sub-task loss weights proportional to q ** q_power (0: equal)",
+    "delay": "primes kept out of the loss for the first delay_epochs epochs (a curriculum)",
+    "delay_epochs": "how long delay's sub-tasks stay out of the loss",
 }
 
 Progress = Callable[[int, int, dict[str, float]], None]

@@ -51,4 +51,15 @@ def print_summary(summary: dict, out: str) -> None:
             continue
         va = r["final_valid_acc"]
         groks = ", ".join(f"{q}:{g}" for q, g in zip(qs, r["grok_epoch"]) if g is not None) or "none"
-        print(f"  run {i}: mean valid acc {sum(va) / len(va):.3f}; grokked (q:epoch) {groks}")
+        print(f"  run {i}: mean valid acc {sum(va) / len(va):.3f}; grokked (q:epoch) {groks}; {ttg_text(r)}")
+
+
+def ttg_text(run: dict) -> str:
+    """The run's time to grok in words: when its last judged sub-task grokked, or how many did."""
+    t = run.get("time_to_grok")
+    if t is None:
+        return "time to grok not recorded"
+    if t["censored"]:
+        return f"time to grok censored ({t['grokked']}/{t['of']} grokked)"
+    secs = "" if t["seconds"] is None else f", {t['seconds']:.0f} s"
+    return f"all {t['of']} grokked by epoch {t['epoch']}{secs}"

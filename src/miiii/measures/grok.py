@@ -146,3 +146,23 @@ def grok_order(subtasks: list[int], groks: list[int | None]) -> list[list[int]]:
         if g is not None:
             by.setdefault(int(g), []).append(int(q))
     return [by[e] for e in sorted(by)]
+
+
+def time_to_grok(groks: list[Grok], judged: list[bool], clock: list[tuple[int, float]] | None = None
+                 ) -> dict[str, int | float | bool | None]:
+    """The project's headline speed figure for one run: when its LAST judged sub-task groks.
+
+    ``judged``: which sub-tasks count (those in the loss; a masked one is not expected to grok).
+    ``epoch`` is the largest ``Grok.epoch`` over them when every one has grokked (robust rule,
+    not censored), else None with ``censored`` True; ``grokked`` of ``of`` counts them either way.
+    ``seconds``: the run directory's wall-clock seconds at that epoch, linearly interpolated in
+    ``clock`` ((epoch, seconds) at chunk ends, from (0, 0)); None without a clock or when censored.
+    """
+    sel = [g for g, j in zip(groks, judged) if j] or list(groks)
+    done = [g.epoch for g in sel if g.epoch is not None]
+    epoch = max(done) if len(done) == len(sel) and sel else None
+    seconds = None
+    if epoch is not None and clock:
+        e, s = zip(*sorted({(0, 0.0), *((int(a), float(b)) for a, b in clock)}))
+        seconds = round(float(np.interp(epoch, e, s)), 3)
+    return {"epoch": epoch, "seconds": seconds, "censored": epoch is None, "grokked": len(done), "of": len(sel)}

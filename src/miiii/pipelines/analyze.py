@@ -163,6 +163,8 @@ def compute_run(
             "grok_sustained": [g.sustained for g in timed],
             "grok_censored": [g.censored for g in timed],
             "grok_order": grok.grok_order(subtasks, groks),
+            "time_to_grok": summary["runs"][i].get("time_to_grok") or grok.time_to_grok(
+                timed, [q not in cfg.loss_mask for q in subtasks]),
             "final_train_acc": np.asarray(cv["train_accuracy"][at][-1]).tolist(),  # per sub-task
             "final_valid_acc": np.asarray(cv["valid_accuracy"][at][-1]).tolist(),
             **nums,

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import VARYING, Config, ConfigError, coerce, parse_items
+from ..config import SET_KEYS, VARYING, Config, ConfigError, coerce, parse_items
 
 # The study's search space (docs/study.md, training), external parameter names.
 DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
@@ -59,7 +59,7 @@ def _encode(v: Any) -> Any:
 
 
 def _decode(key: str, v: Any) -> Any:
-    return () if key == "mask" and v == "none" else v
+    return () if key in SET_KEYS and v == "none" else v
 
 
 def parse_space(base: Config, items: list[str]) -> Space:
@@ -109,21 +109,27 @@ def _validate(space: Space) -> None:
 
 # ---- objective ----------------------------------------------------------------------
 def objective(cfg: Config, summary: dict[str, Any], index: int) -> tuple[float, dict[str, Any]]:
-    """The value to minimise for run ``index`` of a multi-run summary, and what it is made of."""
-    run, subtasks, epochs = summary["runs"][index], summary["subtasks"], int(summary["epochs"])
+    """The value to minimise for run ``index`` of a multi-run summary, and what it is made of.
+
+    Sub-tasks grokked first, time to grok second (``measures.grok.time_to_grok``, the sub-tasks
+    in the loss): every one grokked gives time / epochs in (0, 1]; otherwise 2 - grokked / n, in
+    [1, 2). A sliver of the final validation loss breaks ties among runs that grok nothing.
+    """
+    run, epochs = summary["runs"][index], int(summary["epochs"])
+    subtasks = summary["subtasks"]
     judged = [i for i, q in enumerate(subtasks) if q not in cfg.loss_mask] or list(range(len(subtasks)))
-    groks = [run["grok_epoch"][i] for i in judged]
-    n = len(groks)
-    grokked = sum(g is not None for g in groks)
-    loss = sum(run["final_valid_loss"][i] for i in judged) / n
-    main = max(groks) / epochs if grokked == n else 2.0 - grokked / n
+    t = run.get("time_to_grok") or {"epoch": None, "grokked": sum(run["grok_epoch"][i] is not None for i in judged),
+                                    "of": len(judged), "seconds": None}
+    n, grokked = t["of"], t["grokked"]
+    loss = sum(run["final_valid_loss"][i] for i in judged) / len(judged)
+    main = t["epoch"] / epochs if t["epoch"] is not None else 2.0 - grokked / n
     finite = math.isfinite(loss) and loss >= 0
     squashed = loss / (1.0 + loss) if finite else 1.0
     value = main + squashed * 0.5 / max(epochs, n)
-    attrs = {"grokked": grokked, "judged_subtasks": n,
-             "all_grokked_epoch": max(groks) if grokked == n else None,
+    attrs = {"grokked": grokked, "judged_subtasks": n, "all_grokked_epoch": t["epoch"],
+             "time_to_grok_seconds": t.get("seconds"),
              "final_valid_loss": loss if finite else None,
-             "final_valid_acc": sum(run["final_valid_acc"][i] for i in judged) / n}
+             "final_valid_acc": sum(run["final_valid_acc"][i] for i in judged) / len(judged)}
     return value, attrs
 
 

@@ -118,3 +118,25 @@ def test_old_strict_rule_is_unchanged():
 
 def test_grok_order():
     assert grok_order([2, 3, 5, 7], [48, 48, None, 10]) == [[7], [2, 3]]
+
+
+def test_time_to_grok_on_synthetic_curves():
+    from miiii.measures.grok import time_to_grok
+
+    epochs = np.arange(0, 1001, 10)
+    step = lambda at: (epochs >= at).astype(float)  # noqa: E731
+    never = np.full(len(epochs), 0.5)
+    late = step(990)  # groks in the last 5 %: censored
+    acc = np.stack([step(100), step(400), step(300)], 1)
+    groks = grok_all(epochs, acc, n_valid=None)
+    clock = [(500, 10.0), (1000, 30.0)]
+    t = time_to_grok(groks, [True, True, True], clock)
+    assert t == {"epoch": 400, "seconds": 8.0, "censored": False, "grokked": 3, "of": 3}  # 400/500 of 10 s
+    t = time_to_grok(grok_all(epochs, np.stack([step(100), never], 1), n_valid=None), [True, True], clock)
+    assert t["epoch"] is None and t["censored"] and t["grokked"] == 1 and t["seconds"] is None
+    t = time_to_grok(grok_all(epochs, np.stack([step(100), late], 1), n_valid=None), [True, True], clock)
+    assert t["censored"] and t["grokked"] == 1  # the last grok came too late to time
+    # a masked sub-task (not judged) does not hold the time back
+    t = time_to_grok(grok_all(epochs, np.stack([step(100), never], 1), n_valid=None), [True, False], clock)
+    assert t["epoch"] == 100 and t["of"] == 1 and t["seconds"] == 2.0
+    assert time_to_grok(groks, [True] * 3)["seconds"] is None  # no clock, no seconds
