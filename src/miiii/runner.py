@@ -149,6 +149,13 @@ def train_run(grid: Grid, out: str, progress: Progress | None = None, checkpoint
     "epochs_reached": e, ...}`` without writing ``summary.json``; re-running resumes.
     """
     rd = RunDir(out)
+    rd.check_compatible(grid)  # a foreign directory is refused before anything (the lock too) is written
+    with rd.lock():
+        return _train_run(rd, grid, progress, checkpoint_seconds, record_omega, deadline)
+
+
+def _train_run(rd: RunDir, grid: Grid, progress: Progress | None, checkpoint_seconds: float, record_omega: bool,
+               deadline: float | None) -> dict[str, Any]:
     existing = rd.check_compatible(grid)
     if existing and rd.summary() is not None:
         return rd.summary()

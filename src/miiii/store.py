@@ -19,10 +19,13 @@ never executes code); small state is JSON or safetensors metadata.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,8 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from .config import ConfigError, Grid
+
+LOCK = ".lock"  # held while a process trains into the directory (``RunDir.lock``)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -117,6 +122,25 @@ class RunDir:
     state_path = property(lambda self: self.ckpt / "state.safetensors")
     final_path = property(lambda self: self.ckpt / "final.safetensors")
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory for one training process: a second ``miiii train`` (or ``reproduce``)
+        on the same ``--out`` gets a one-line error instead of writing over the first. An advisory
+        ``flock`` on ``DIR/.lock``: released by the kernel when the process ends, however it ends."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        f = open(self.path / LOCK, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise ConfigError(f"--out: {self.path} is being trained by another miiii process right now; wait for "
+                              "it to finish (re-running then resumes or reuses it) or choose another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+
     # ---- config --------------------------------------------------------------------
     def check_compatible(self, grid: Grid) -> bool:
         """True when the directory already holds this run; raise if it holds another."""
@@ -125,7 +149,7 @@ class RunDir:
         if not self.path.is_dir():
             raise ConfigError(f"--out: {self.path} exists and is not a directory")
         if not self.config_path.exists():
-            if any(self.path.iterdir()):
+            if any(p.name != LOCK for p in self.path.iterdir()):
                 raise ConfigError(f"--out: {self.path} is not empty and holds no miiii run")
             return False
         # Read through Grid so a parameter added since the run was written takes its default.

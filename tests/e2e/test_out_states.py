@@ -75,3 +75,29 @@ def test_another_runs_config_is_refused(trained, tmp_path, one_line_error):
     out = tmp_path / "other"
     shutil.copytree(trained, out)
     one_line_error(_miiii(*SMOKE[:-1], "epochs=32", "--out", str(out)), "holds a different run")
+
+
+def test_a_second_training_process_on_one_out_gets_a_one_line_error(tmp_path):
+    """While one process holds the directory (``RunDir.lock``, here this test's), another
+    ``miiii train`` on it refuses at once with one line, and writes nothing."""
+    from miiii.store import RunDir
+
+    out = tmp_path / "busy"
+    with RunDir(out).lock():
+        r = _miiii(*SMOKE, "--out", str(out))
+        assert r.returncode == 2 and "being trained by another miiii process" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and not (out / "config.json").exists()
+    r = _miiii(*SMOKE, "--out", str(out))  # released: it trains
+    assert r.returncode == 0, r.stderr and (out / "summary.json").exists()
+
+
+def test_closed_stdout_is_a_clean_exit(tmp_path):
+    """``miiii ... | head``: the reader goes away before the output is written; no traceback.
+    (``--help`` cannot show it: argparse swallows the error itself; a command's own lines can.)"""
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "results" / "quick", tmp_path / "quick")  # judged again: a few KB of lines
+    p = subprocess.Popen(CLI + ["reproduce", "--judge-only", "--out", str(tmp_path / "quick")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # before the interpreter has even started writing
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
