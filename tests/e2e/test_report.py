@@ -161,3 +161,40 @@ def test_report_in_headless_chromium(analysed, tmp_path):
                            capture_output=True, text=True, timeout=120)
         assert s.returncode == 0 and shot.read_bytes()[:4] == b"\x89PNG", s.stderr[-2000:]
         print(f"screenshot: {shot}")
+
+
+LAYOUT_PROBE = """<script>window.addEventListener('load', () => {
+  const pre = document.createElement('pre'); pre.id = 'miiii-probe';
+  const h2 = [...document.querySelectorAll('h2')].map(h => h.textContent);
+  const wide = [...document.querySelectorAll('table')].map(t => t.getBoundingClientRect().right);
+  pre.textContent = JSON.stringify({h2, page: document.documentElement.scrollWidth,
+                                    view: document.documentElement.clientWidth, right: Math.max(...wide)});
+  document.body.appendChild(pre);
+});</script></body>"""
+
+
+@pytest.mark.parametrize("copies", [1, 4])
+def test_report_leads_with_the_extra_section_and_fits_the_width(analysed, tmp_path, copies):
+    """A reproduction's page: the fidelity table first, and no table wider than a 1280-px window,
+    for 2 runs (a column each) and for 8 runs (a row each), with long cells."""
+    from miiii.pipelines.report import write_report
+
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium not found: run .ci/install-browser.sh (Debian's chromium package) to enable this test")
+    long_cell = "a-very-long-unbroken-measurement-" * 20
+    section = ("Fidelity to the study", f"<table><tr><th>claim</th><th>measured</th></tr>"
+                                        f"<tr><td>grok_order</td><td>{long_cell}</td></tr></table>")
+    out = write_report([analysed["run"]] * copies, tmp_path / "page.html", extra_sections=[section])
+    page = out.read_text()
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", LAYOUT_PROBE, 1))
+    with tempfile.TemporaryDirectory() as profile:
+        flags = CHROME_FLAGS + [f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--window-size=1280,2000"]
+        dom = subprocess.run([exe, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    seen = json.loads(html_lib.unescape(re.search(r'<pre id="miiii-probe">(.*?)</pre>', dom.stdout, re.S).group(1)))
+    assert seen["h2"][0] == "Fidelity to the study" and seen["h2"][1] == "Key numbers", seen["h2"]
+    assert seen["page"] <= seen["view"] and seen["right"] <= seen["view"], seen
+    if copies > 1:
+        assert page.count("One row per run") == 1

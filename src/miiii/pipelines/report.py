@@ -42,7 +42,7 @@ def write_report(run_dirs: Sequence[str | Path], out_html: str | Path,
                  extra_sections: Sequence[tuple[str, str]] | None = None) -> Path:
     """Analyse where needed and write one self-contained HTML page; returns its path.
 
-    ``extra_sections``: (title, HTML body) pairs inserted after the configuration table
+    ``extra_sections``: (title, HTML body) pairs that open the page, before the runs' tables
     (e.g. ``miiii reproduce``'s fidelity table).
     """
     if not run_dirs:
