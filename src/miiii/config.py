@@ -30,7 +30,7 @@ CHOICES = {"init": ("fan_in", "study"), "dropout_mask": ("example", "batch"), "r
 # Parameters a multi-run may vary: none of them changes an array shape.
 SAME_SHAPE_TASKS = ("miiii", "basis", "masked")
 VARYING = ("seed", "split_seed", "lambda", "alpha", "weight_decay", "lr", "dropout", "mask",
-           "grad_perp", "warmup", "init_scale", "q_power", "delay", "delay_epochs")
+           "grad_perp", "warmup", "lr_decay", "init_scale", "q_power", "delay", "delay_epochs")
 
 
 SET_KEYS = ("mask", "delay")  # parameters that are sets of primes
@@ -77,6 +77,7 @@ class Config:
     loss: str = "ce"  # or "stablemax" (Prieto et al. 2025)
     grad_perp: float = 0.0  # ⊥Grad: this share of each gradient's component along its weight removed
     warmup: int = 0  # epochs of linear learning-rate warm-up
+    lr_decay: float = 0.0  # share of the lr that decays along a cosine to 0 at the last epoch
     init_scale: float = 1.0  # every initial weight multiplied by this
     q_power: float = 0.0  # sub-task q's loss weight ∝ q ** q_power
     delay: tuple[int, ...] = ()  # sub-tasks kept out of the loss for the first delay_epochs epochs
@@ -170,6 +171,7 @@ class Config:
         need(self.loss in LOSSES, "loss", f"one of {', '.join(LOSSES)}")
         need(0 <= self.grad_perp <= 1, "grad_perp", "a number in [0, 1]")
         need(self.warmup >= 0, "warmup", "an integer >= 0")
+        need(0 <= self.lr_decay <= 1, "lr_decay", "a number in [0, 1]")
         need(self.init_scale > 0, "init_scale", "a positive number")
         need(math.isfinite(self.q_power), "q_power", "a finite number")
         need(self.delay_epochs >= 0, "delay_epochs", "an integer >= 0")

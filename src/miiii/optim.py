@@ -21,7 +21,9 @@ Grokking accelerators (docs/accelerators.md), each an optax transform or optax's
   and W_in, W_out) get the orthogonalised momentum step; W_E, W_pos and W_U get the transform's
   own Adam branch (b1 0.9, b2 0.98, the same weight decay; Nesterov, like Muon's momentum).
   ``consistent_rms=0.2`` scales Muon's steps to AdamW's RMS so that one ``lr`` serves both.
-* Linear learning-rate warm-up over ``warmup`` steps: lr * min(1, (step + 1) / warmup).
+* Linear learning-rate warm-up over ``warmup`` steps: lr * min(1, (step + 1) / warmup), and a
+  cosine decay of the share ``decay`` of the lr to 0 at step ``total``:
+  lr_t = lr * warm_t * ((1 - decay) + decay * (1 + cos(pi * min(t, total) / total)) / 2).
 """
 
 from __future__ import annotations
@@ -89,9 +91,16 @@ def perp_grad(strength: float | Array = 1.0, eps: float = 1e-30) -> optax.Gradie
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-def warmup_schedule(lr: float | Array, warmup: int | Array) -> optax.Schedule:
-    """lr * min(1, (step + 1) / warmup); ``warmup`` 0 is the constant lr. ``warmup`` may be traced."""
-    return lambda count: lr * jnp.minimum(1.0, (count + 1) / jnp.maximum(warmup, 1))
+def warmup_schedule(lr: float | Array, warmup: int | Array, decay: float | Array = 0.0,
+                    total: int = 1) -> optax.Schedule:
+    """The module doc's schedule; ``warmup`` 0 and ``decay`` 0 are the constant lr. Both may be traced."""
+
+    def f(count: Array) -> Array:
+        warm = jnp.minimum(1.0, (count + 1) / jnp.maximum(warmup, 1))
+        cos = 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count, total) / max(total, 1)))
+        return lr * warm * ((1 - decay) + decay * cos)
+
+    return f
 
 
 def muon_dims(params: optax.Params) -> dict:
@@ -112,13 +121,15 @@ def make_optimizer(
     filter: str, lr: float | Array, weight_decay: float | Array, lamb: float | Array,
     alpha: float | Array, window: int = 100, ema_start: str = "first", optimizer: str = "adamw",
     grad_perp: float | Array | None = None, warmup: int | Array | None = None,
+    lr_decay: float | Array = 0.0, total: int = 1,
 ) -> optax.GradientTransformation:
     """The study's optimiser: GrokFast filter, then AdamW (beta1 0.9, beta2 0.98); with the
     accelerators (module doc): ⊥Grad before the filter, Muon instead of AdamW, a warm-up.
 
-    ``grad_perp`` / ``warmup`` None leave the transform out of the program (a multi-run where
-    no run uses it), so the optimiser state, and older checkpoints, keep the study's layout."""
-    schedule = lr if warmup is None else warmup_schedule(lr, warmup)
+    ``grad_perp`` / ``warmup`` None leave the transform or the schedule out of the program (a
+    multi-run where no run uses them), so the optimiser state, and older checkpoints, keep the
+    study's layout; ``warmup`` not None brings the schedule, with ``lr_decay`` over ``total`` steps."""
+    schedule = lr if warmup is None else warmup_schedule(lr, warmup, lr_decay, total)
     if optimizer == "muon":
         step = optax.contrib.muon(schedule, weight_decay=weight_decay, adam_b1=0.9, adam_b2=0.98,
                                   adam_weight_decay=weight_decay, muon_weight_dimension_numbers=muon_dims,

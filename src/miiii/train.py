@@ -57,6 +57,7 @@ class Hyper(NamedTuple):
     dropout: Array
     grad_perp: Array
     warmup: Array
+    lr_decay: Array
     init_scale: Array
     delay_epochs: Array
 
@@ -151,6 +152,7 @@ def setup(grid: Grid) -> Setup:
     hyper = Hyper(f32([r.lr for r in runs]), f32([r.weight_decay for r in runs]),
                   f32([r.lambda_ for r in runs]), f32([r.alpha for r in runs]),
                   f32([r.dropout for r in runs]), f32([r.grad_perp for r in runs]), f32([r.warmup for r in runs]),
+                  f32([r.lr_decay for r in runs]),
                   f32([r.init_scale for r in runs]), f32([r.delay_epochs for r in runs]))
     shapes = model.param_shapes(cfg.p + 1, cfg.d_model, cfg.n_heads, cfg.depth, task.n_out)
     data, hyper = _place(data, len(runs)), _place(hyper, len(runs))
@@ -173,11 +175,12 @@ def _place(tree, n_runs: int, axis: int = 0):
 
 
 def _optimizer(s: Setup, h: Hyper) -> optax.GradientTransformation:
-    """One run's optimiser; ⊥Grad and the warm-up join the program only if some run uses them."""
+    """One run's optimiser; ⊥Grad and the lr schedule join the program only if some run uses them."""
     cfg, runs = s.cfg, s.runs
+    scheduled = any(r.warmup > 0 or r.lr_decay > 0 for r in runs)
     return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window, cfg.ema_start,
                           cfg.optimizer, h.grad_perp if any(r.grad_perp > 0 for r in runs) else None,
-                          h.warmup if any(r.warmup > 0 for r in runs) else None)
+                          h.warmup if scheduled else None, h.lr_decay, cfg.epochs)
 
 
 def init_state(s: Setup) -> State:

@@ -121,6 +121,10 @@ def test_warmup_schedule_and_its_absence():
     f = warmup_schedule(0.3, 3)
     np.testing.assert_allclose([f(c) for c in range(5)], [0.1, 0.2, 0.3, 0.3, 0.3], rtol=1e-6)
     assert float(warmup_schedule(0.3, 0)(0)) == pytest.approx(0.3)
+    # cosine decay of half the lr over 4 steps: 0.15 + 0.075 (1 + cos(pi t / 4)), then 0.15
+    g = warmup_schedule(0.3, 0, 0.5, 4)
+    ref = [0.15 + 0.075 * (1 + np.cos(np.pi * t / 4)) for t in range(4)] + [0.15, 0.15]
+    np.testing.assert_allclose([g(c) for c in range(6)], ref, rtol=1e-6)
     # warm-up 3 with AdamW: the first step is a third of the constant-lr step (Adam's first step is lr·sign(g))
     tx = make_optimizer("none", 0.3, 0.0, 0.0, 0.98, warmup=3)
     u, _ = tx.update(G1, tx.init(W), W)

@@ -39,6 +39,7 @@ PARAM_HELP = {
     "loss": "ce: cross-entropy | stablemax: StableMax cross-entropy (Prieto et al. 2025)",
     "grad_perp": "⊥Grad: share in [0, 1] of each gradient's component along its weight removed",
     "warmup": "epochs of linear learning-rate warm-up (0: none)",
+    "lr_decay": "share of the lr decayed along a cosine to 0 at the last epoch (0: constant, 1: to zero)",
     "init_scale": "every initial weight multiplied by this",
     "q_power": "sub-task loss weights proportional to q ** q_power (0: equal)",
     "delay": "primes kept out of the loss for the first delay_epochs epochs (a curriculum)",
