@@ -51,6 +51,8 @@ NEEDS = {"lambda_zero": "miiii lambda=0", "dropout_zero": "dropout=0", "masked_f
 # The study's positional correlations (docs/study.md), the values the pos_corr_* claims test.
 STUDY_POS_CORR = {"nanda": 0.95, "miiii": -0.64}
 
+STUDY_LAMBDA = 0.5  # Table 1's GrokFast lambda (docs/study.md)
+
 # Parameters the run set itself sets per role; ``reproduce``'s overrides may change any other.
 ROLE_KEYS = ("task", "seed", "split_seed", "lambda", "dropout")
 
@@ -74,13 +76,17 @@ def run_set(preset_name: str, overrides: dict[str, Any] | None = None) -> dict[s
     """``name -> (grid, role of each run)`` for a preset: roles are ``"<group> seed <s>"``."""
     base = base_config(preset_name, overrides)
     n = SEEDS.get(preset_name, SEEDS["long"])
-    variants = {"miiii": {}, "miiii lambda=0": {"lambda": 0.0}, "dropout=0": {"dropout": 0.0}}
+    # The GrokFast contrast (SEEDS' "miiii lambda=0"): lambda = 0 against the preset's lambda, or,
+    # when the preset itself trains without GrokFast, the study's lambda against it.
+    contrast = ("miiii lambda=0", {"lambda": 0.0}) if base.lambda_ > 0 else \
+        (f"miiii lambda={STUDY_LAMBDA:g}", {"lambda": STUDY_LAMBDA})
+    variants = {"miiii": {}, contrast[0]: contrast[1], "dropout=0": {"dropout": 0.0}}
     if base.p > 7 and len(base.primes) > 4:  # masked needs a prime above 7 left in the loss
         variants["masked"] = {"task": "masked"}
     variants["basis"] = {"task": "basis"}
     runs, roles = [], []
     for name, change in variants.items():
-        for s in range(n[name]):
+        for s in range(n["miiii lambda=0" if name == contrast[0] else name]):
             runs.append(base.replace(seed=s, split_seed=s, **change))
             roles.append(f"{name} seed {s}")
     nanda = [base.replace(task="nanda", seed=s, split_seed=s) for s in range(n["nanda"])]
@@ -105,6 +111,9 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
     seeds, nandas = by.get("miiii", []), list(nanda["runs"])
     masked, basis = by.get("masked", []), by.get("basis", [])
     lam0, d0 = by.get("miiii lambda=0", []), by.get("dropout=0", [])
+    with_filter = seeds
+    if f"miiii lambda={STUDY_LAMBDA:g}" in by:  # a preset without GrokFast: the study's lambda is the variant
+        with_filter, lam0 = by[f"miiii lambda={STUDY_LAMBDA:g}"], seeds
     grok = lambda rs: [r["grok_epoch"] for r in rs]  # noqa: E731
     has = lambda rs, key: [r[key] for r in rs if key in r]  # noqa: E731
     p = int(main.get("p") or seeds[0]["config"]["p"])
@@ -121,7 +130,7 @@ def claims(main: dict[str, Any], roles: list[str], nanda: dict[str, Any],
                                [r["omega"]["count_calibrated"] for r in seeds], qs, grok(seeds),
                                any(e is not None for g in grok(seeds) for e in g),
                                "calibrated |ω| (vs untrained models)", p // 2))
-    out.append(fid.lambda_zero(grok(seeds), grok(lam0)))
+    out.append(fid.lambda_zero(grok(with_filter), grok(lam0)))
     out.append(fid.dropout_zero(qs, grok(seeds), grok(d0), [r["final_train_acc"] for r in d0],
                                 [r["final_train_acc"] for r in seeds]))
     out.append(fid.masked_first(qs, grok(masked)))

@@ -256,15 +256,17 @@ def test_run_set_seeds_and_splits():
         by: dict[str, list] = {}
         for role, cfg in zip(roles, grid.runs):
             by.setdefault(group(role), []).append(cfg)
-        for name in ("miiii", "miiii lambda=0", "dropout=0"):
-            assert len(by[name]) >= 5
+        contrast = next(k for k in by if k.startswith("miiii lambda="))  # GrokFast against none
+        assert {by[contrast][0].lambda_, by["miiii"][0].lambda_} in ({0.0, 0.5}, {0.0, preset(preset_name).lambda_})
+        for name in ("miiii", contrast, "dropout=0"):
+            assert len(by[name]) >= 8
             assert len({c.split_seed for c in by[name]}) == len(by[name])
             assert all(c.split_seed == c.seed for c in by[name])
-        assert len(by["masked"]) >= 3 and len(by["basis"]) >= 3
-        assert all(c.lambda_ == 0 for c in by["miiii lambda=0"]) and all(c.dropout == 0 for c in by["dropout=0"])
+        assert len(by["masked"]) >= 6 and len(by["basis"]) >= 3
+        assert len({c.lambda_ for c in by[contrast]}) == 1 and all(c.dropout == 0 for c in by["dropout=0"])
         assert "split_seed" in grid.varying
         ngrid, nroles = sets["nanda"]
-        assert len(ngrid.runs) >= 5 and nroles[4] == "nanda seed 4"
+        assert len(ngrid.runs) >= 8 and nroles[4] == "nanda seed 4"
         assert len({c.split_seed for c in ngrid.runs}) == len(ngrid.runs)
     quick = run_set("quick")  # the roles that fit 20 minutes: miiii and nanda x 5, basis x 3
     assert quick["main"][1] == [f"miiii seed {s}" for s in range(5)] + [f"basis seed {s}" for s in range(3)]
@@ -340,3 +342,21 @@ def test_fidelity_html_shows_the_figures_under_the_table():
     # no miiii seeds and no correlation anywhere: only the grok times are drawn
     bare = {"subtasks": qs, "p": 23, "epoch": 64, "runs": runs[5:]}
     assert len(fidelity_figures(bare, roles[5:], {"runs": [{"grok_epoch": [5]}]})) == 1
+
+
+def test_a_preset_without_grokfast_contrasts_the_studys_lambda():
+    """With lambda = 0 in the preset, the GrokFast role trains the study's lambda = 0.5, and
+    lambda_zero compares those (with the filter) against the preset's seeds (without it)."""
+    roles = run_set("long")["main"][1]
+    name = "miiii lambda=0 seed 0" if preset("long").lambda_ > 0 else "miiii lambda=0.5 seed 0"
+    assert name in roles
+    qs = QS[:8]
+    runs, rl = [], []
+    for role, g in (("miiii", [1, 2, 4, 8, N, N, N, N]), ("miiii lambda=0.5", [1, 2, 4, 8, 20, 21, 22, 23])):
+        for s_ in range(5):
+            rl.append(f"{role} seed {s_}")
+            runs.append(_run(g))
+    main = {"subtasks": qs, "p": 23, "runs": runs}
+    nanda = {"subtasks": [23], "runs": [_run([5], 0.9, n_eff=3.0, n_key=5) for _ in range(5)]}
+    c = {x.id: x for x in claims(main, rl, nanda)}["lambda_zero"]
+    assert c.verdict == f.REPRODUCED and "λ > 0 [8, 8, 8, 8, 8], λ = 0 [4, 4, 4, 4, 4]" in c.measured
