@@ -1,6 +1,6 @@
 """The search table: every run of the given run directories, its settings and its time to grok.
 
-    python benchmarks/search_table.py DIR [DIR ...] [--base quick] > table.md
+    python benchmarks/search_table.py DIR [DIR ...] [--base quick] [--set key=value ...] > table.md
 
 For each run of each directory (``config.json`` + ``summary.json``): the parameters that differ
 from the preset ``--base``, the sub-tasks grokked (of those in the loss), the time to grok in
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from miiii.config import Config, Grid, preset
+from miiii.config import Config, Grid, parse_overrides, preset
 
 
 def rows(run_dir: Path, base: Config) -> list[dict]:
@@ -42,9 +42,11 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dirs", nargs="+", type=Path)
     ap.add_argument("--base", default="quick")
+    ap.add_argument("--set", nargs="*", default=[], metavar="key=value", help="the base's changes (e.g. an older preset)")
     args = ap.parse_args(argv)
-    base = preset(args.base)
-    print(f"| directory | settings (vs `{args.base}`) | grokked | time to grok: epoch | s (directory's clock) | "
+    base = parse_overrides(preset(args.base), args.set).base
+    against = args.base + "".join(f" {w}" for w in args.set)
+    print(f"| directory | settings (vs `{against}`) | grokked | time to grok: epoch | s (directory's clock) | "
           "mean final valid acc |")
     print("| --- | --- | --- | --- | --- | --- |")
     for d in args.dirs:
