@@ -107,14 +107,10 @@ def muon_dims(params: optax.Params) -> dict:
     """Which axes Muon orthogonalises, per parameter: None (AdamW) for W_E, W_pos and W_U."""
     from optax.contrib import MuonDimensionNumbers
 
-    def spec(name: str, x: Array):
-        if name.endswith(("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O")):  # (head, in, out): a batch of heads
-            return MuonDimensionNumbers(reduction_axis=x.ndim - 2, output_axis=x.ndim - 1)
-        if name.endswith(("mlp.W_in", "mlp.W_out")):
-            return MuonDimensionNumbers(reduction_axis=x.ndim - 2, output_axis=x.ndim - 1)
-        return None
-
-    return {k: spec(k, v) for k, v in params.items()}
+    hidden = ("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O", "mlp.W_in", "mlp.W_out")
+    # the last two axes are (in, out); the attention's leading head axis is a batch of matrices
+    return {k: MuonDimensionNumbers(reduction_axis=v.ndim - 2, output_axis=v.ndim - 1) if k.endswith(hidden) else None
+            for k, v in params.items()}
 
 
 def make_optimizer(

@@ -55,11 +55,8 @@ def print_summary(summary: dict, out: str) -> None:
 
 
 def ttg_text(run: dict) -> str:
-    """The run's time to grok in words: when its last judged sub-task grokked, or how many did."""
-    t = run.get("time_to_grok")
-    if t is None:
-        return "time to grok not recorded"
-    if t["censored"]:
-        return f"time to grok censored ({t['grokked']}/{t['of']} grokked)"
-    secs = "" if t["seconds"] is None else f", {t['seconds']:.0f} s"
-    return f"all {t['of']} grokked by epoch {t['epoch']}{secs}"
+    """The run's time to grok in words (``report.readings.time_to_grok_text``)."""
+    from ..report.readings import time_to_grok_text
+
+    text = time_to_grok_text(run.get("time_to_grok"))
+    return text if text.startswith("all") else f"time to grok {text}"

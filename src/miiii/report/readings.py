@@ -50,12 +50,14 @@ def key_numbers(n: Numbers) -> list[tuple[str, str]]:
     return rows + _key_numbers(n)
 
 
-def _ttg(t: dict | None) -> str:
+def time_to_grok_text(t: dict | None) -> str:
+    """A run's ``time_to_grok`` in words (the report's key number, the CLI's last words)."""
     if t is None:
         return "not recorded"
     if t["censored"]:
-        return f"censored ({t['grokked']} / {t['of']} grokked)"
-    return f"epoch {t['epoch']:,}" + ("" if t.get("seconds") is None else f", {t['seconds']:.0f} s")
+        return f"censored ({t['grokked']}/{t['of']} grokked)"
+    secs = "" if t.get("seconds") is None else f", {t['seconds']:.0f} s"
+    return f"all {t['of']} grokked by epoch {t['epoch']}{secs}"
 
 
 def _key_numbers(n: Numbers) -> list[tuple[str, str]]:
@@ -67,7 +69,7 @@ def _key_numbers(n: Numbers) -> list[tuple[str, str]]:
         ("mean final validation accuracy", f"{_mean(n['final_valid_acc']):.3f}"),
         ("mean final train accuracy", f"{_mean(n['final_train_acc']):.3f}"),
         ("sub-tasks grokked", f"{len(grokked(n))} / {len(n['grok_epoch'])}"),
-        ("time to grok (last sub-task in the loss)", _ttg(n.get("time_to_grok"))),
+        ("time to grok (last sub-task in the loss)", time_to_grok_text(n.get("time_to_grok"))),
         ("positional correlation r(x0, x1)", f"{n['pos_emb_corr']:.3f}"),
         ("key frequencies of W_E", _freqs(n["fourier"]["key_freqs"])),
         ("SVD components for 50 % / 90 %", f"{n['svd']['n50']} / {n['svd']['n90']}"),
