@@ -42,7 +42,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dirs", nargs="+", type=Path)
     ap.add_argument("--base", default="quick")
-    ap.add_argument("--set", nargs="*", default=[], metavar="key=value", help="the base's changes (e.g. an older preset)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="key=value",
+                    help="the base's changes (e.g. an older preset)")
     args = ap.parse_args(argv)
     base = parse_overrides(preset(args.base), args.set).base
     against = args.base + "".join(f" {w}" for w in args.set)
