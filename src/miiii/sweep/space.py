@@ -118,8 +118,12 @@ def objective(cfg: Config, summary: dict[str, Any], index: int) -> tuple[float, 
     run, epochs = summary["runs"][index], int(summary["epochs"])
     subtasks = summary["subtasks"]
     judged = [i for i, q in enumerate(subtasks) if q not in cfg.loss_mask] or list(range(len(subtasks)))
-    t = run.get("time_to_grok") or {"epoch": None, "grokked": sum(run["grok_epoch"][i] is not None for i in judged),
-                                    "of": len(judged), "seconds": None}
+    t = run.get("time_to_grok")
+    if t is None:  # a summary written before time_to_grok: the same from grok_epoch, without seconds
+        groks = [run["grok_epoch"][i] for i in judged]
+        done = [g for g in groks if g is not None]
+        t = {"epoch": max(done) if len(done) == len(groks) else None, "grokked": len(done), "of": len(groks),
+             "seconds": None}
     n, grokked = t["of"], t["grokked"]
     loss = sum(run["final_valid_loss"][i] for i in judged) / len(judged)
     main = t["epoch"] / epochs if t["epoch"] is not None else 2.0 - grokked / n
