@@ -1,8 +1,16 @@
 """Strict test settings (float32, CPU only) and the shared bad-input check."""
 
 import os
+import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One XLA compilation cache for the session: the xdist workers and every CLI subprocess inherit
+# it, so a program the tests share compiles once per session, not once per test (the CLI's own
+# cache, cli.compilation_cache, stays out of the user's home). Every program still compiles
+# cold once: a fresh CI machine starts with an empty folder.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      os.path.join(tempfile.gettempdir(), f"miiii-tests-xla-{os.getuid()}"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax  # noqa: E402

@@ -56,3 +56,26 @@ def test_reproduce_overrides_refuse_role_keys_and_bad_values(tmp_path, one_line_
     out = tmp_path / "repro"
     one_line_error(run("reproduce", "--preset", "smoke", "--out", str(out), *args), param)
     assert not out.exists()
+
+
+def test_compilation_cache_defaults_to_the_users_cache_folder_and_can_be_turned_off(tmp_path, monkeypatch):
+    import jax
+
+    from miiii.cli import compilation_cache
+
+    keys = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs", "jax_compilation_cache_max_size")
+    before = {k: getattr(jax.config, k) for k in keys}
+    try:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+        monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+        monkeypatch.setenv("MIIII_COMPILATION_CACHE", "0")
+        assert compilation_cache() is None and jax.config.jax_compilation_cache_dir == before[
+            "jax_compilation_cache_dir"]
+        monkeypatch.delenv("MIIII_COMPILATION_CACHE")
+        assert compilation_cache() == str(tmp_path / "miiii" / "xla")
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "miiii" / "xla")
+        monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "mine"))
+        assert compilation_cache() == str(tmp_path / "mine")  # JAX reads its own variable
+    finally:
+        for k, v in before.items():
+            jax.config.update(k, v)

@@ -21,7 +21,9 @@ from .analyze import SCHEMA, write_analysis
 def load_analysis(run_dir: str | Path) -> dict[str, Any]:
     """``analysis.json`` of a complete run directory, analysing it first when needed: when there
     is none, or it has an older layout, another epoch than the final one, only some of the runs
-    (``analyze --run``) or figures missing."""
+    (``analyze --run``) or figures missing. Figures drawn here are PNG only, what the page
+    embeds (each format redraws the layout: SVG too doubled a smoke reproduction's drawing time);
+    ``miiii analyze --format svg,png,pdf`` writes the others."""
     rd = RunDir(run_dir)
     summary = rd.require_complete()
     path = rd.path / "analysis" / "analysis.json"
@@ -29,7 +31,7 @@ def load_analysis(run_dir: str | Path) -> dict[str, Any]:
     fresh = doc is not None and doc.get("schema") == SCHEMA and doc.get("epoch") == summary["epochs"] and \
         len(doc["runs"]) == len(summary["runs"]) and all("figures" in r and all(
         (path.parent / f["png"]).exists() for f in r["figures"].values()) for r in doc["runs"])
-    return doc if fresh else write_analysis(rd.path)
+    return doc if fresh else write_analysis(rd.path, formats=("png",))
 
 
 def _images(run_dir: Path, doc: dict[str, Any]) -> dict[int, dict[str, bytes]]:
