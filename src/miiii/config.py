@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TASKS = ("miiii", "nanda", "basis", "masked", "divisible")
-FILTERS = ("ema", "ma", "none")
+FILTERS = ("ema", "ema3", "ma", "none")
 OPTIMIZERS = ("adamw", "muon")
 LOSSES = ("ce", "stablemax")
 # Where miiii's defaults differ from the study's code, the study's choice is the second value
@@ -30,7 +30,8 @@ CHOICES = {"init": ("fan_in", "study"), "dropout_mask": ("example", "batch"), "r
 # Parameters a multi-run may vary: none of them changes an array shape.
 SAME_SHAPE_TASKS = ("miiii", "basis", "masked")
 VARYING = ("seed", "split_seed", "lambda", "alpha", "weight_decay", "lr", "dropout", "mask",
-           "grad_perp", "warmup", "lr_decay", "init_scale", "q_power", "delay", "delay_epochs")
+           "grad_perp", "warmup", "lr_decay", "init_scale", "q_power", "delay", "delay_epochs",
+           "lambda_mid", "alpha_mid")
 
 
 SET_KEYS = ("mask", "delay")  # parameters that are sets of primes
@@ -82,6 +83,9 @@ class Config:
     q_power: float = 0.0  # sub-task q's loss weight ∝ q ** q_power
     delay: tuple[int, ...] = ()  # sub-tasks kept out of the loss for the first delay_epochs epochs
     delay_epochs: int = 0
+    # filter=ema3 (docs/accelerators.md): the middle band's EMA and its gain
+    alpha_mid: float = 0.9
+    lambda_mid: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -153,6 +157,10 @@ class Config:
         need(0 <= self.alpha < 1, "alpha", "a number in [0, 1)")
         need(self.filter in FILTERS, "filter", f"one of {', '.join(FILTERS)}")
         need(self.window >= 1, "window", "a positive integer")
+        need(0 <= self.alpha_mid < 1, "alpha_mid", "a number in [0, 1)")
+        need(self.filter != "ema3" or self.alpha_mid < self.alpha, "alpha_mid",
+             f"a number below alpha ({self.alpha}): the middle band's EMA forgets faster than the slow one")
+        need(math.isfinite(self.lambda_mid), "lambda_mid", "a finite number")
         need(self.epochs >= 1, "epochs", "a positive integer")
         need(0 < self.train_frac < 1, "train_frac", "a number in (0, 1)")
         need(self.seed >= 0, "seed", "an integer >= 0")

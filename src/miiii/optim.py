@@ -9,7 +9,16 @@ With lambda = 0 the output is exactly g_t, so the chain is exactly AdamW.
 GrokFast-MA:  g^_t = g_t + lambda * mean(g_{t-w+1} .. g_t), the mean over the gradients seen
 so far while fewer than w have been seen (GrokFast's ``warmup=False`` behaviour).
 
-``lambda`` and ``alpha`` may be traced arrays: a multi-run vmaps over them.
+GrokFast-EMA3 (three bands; the study's future work: "modify GrokFast to assume a third
+stochastic component"): a slow EMA e (``alpha``) and a middle one m (``alpha_mid`` < ``alpha``,
+a shorter memory), both started like GrokFast-EMA's. The gradient splits into a slow band e, a
+middle band m - e and a fast band g - m, and
+    g^_t = g_t + lambda * e_t + lambda_mid * (m_t - e_t),
+so ``lambda_mid`` > 0 amplifies the middle band, < 0 damps it (-1 removes it), and 0 is
+GrokFast-EMA exactly.
+
+``lambda``, ``alpha`` (and ``lambda_mid``, ``alpha_mid``) may be traced arrays: a multi-run
+vmaps over them.
 
 Grokking accelerators (docs/accelerators.md), each an optax transform or optax's own:
 
@@ -51,6 +60,32 @@ def grokfast_ema(lamb: float | Array, alpha: float | Array, from_zero: bool = Fa
         ema = jax.tree.map(lambda e, g: jnp.where(first, g, alpha * e + (1 - alpha) * g), state.ema, updates)
         out = jax.tree.map(lambda g, e: g + lamb * e, updates, ema)
         return out, EmaState(state.count + 1, ema)
+
+    return optax.GradientTransformation(init, update)
+
+
+class Ema3State(NamedTuple):
+    count: Array  # int32 scalar
+    slow: optax.Updates  # e: the EMA of alpha
+    mid: optax.Updates  # m: the EMA of alpha_mid
+
+
+def grokfast_ema3(lamb: float | Array, alpha: float | Array, lamb_mid: float | Array, alpha_mid: float | Array,
+                  from_zero: bool = False) -> optax.GradientTransformation:
+    """GrokFast with a third band (module doc): g + lamb * e + lamb_mid * (m - e)."""
+
+    def init(params: optax.Params) -> Ema3State:
+        zeros = lambda: jax.tree.map(jnp.zeros_like, params)  # noqa: E731
+        return Ema3State(jnp.zeros([], jnp.int32), zeros(), zeros())
+
+    def update(updates: optax.Updates, state: Ema3State, params: optax.Params | None = None):
+        del params
+        first = jnp.logical_and(state.count == 0, not from_zero)
+        step = lambda a: lambda e, g: jnp.where(first, g, a * e + (1 - a) * g)  # noqa: E731
+        slow = jax.tree.map(step(alpha), state.slow, updates)
+        mid = jax.tree.map(step(alpha_mid), state.mid, updates)
+        out = jax.tree.map(lambda g, e, m: g + lamb * e + lamb_mid * (m - e), updates, slow, mid)
+        return out, Ema3State(state.count + 1, slow, mid)
 
     return optax.GradientTransformation(init, update)
 
@@ -117,7 +152,7 @@ def make_optimizer(
     filter: str, lr: float | Array, weight_decay: float | Array, lamb: float | Array,
     alpha: float | Array, window: int = 100, ema_start: str = "first", optimizer: str = "adamw",
     grad_perp: float | Array | None = None, warmup: int | Array | None = None,
-    lr_decay: float | Array = 0.0, total: int = 1,
+    lr_decay: float | Array = 0.0, total: int = 1, lamb_mid: float | Array = 0.0, alpha_mid: float | Array = 0.9,
 ) -> optax.GradientTransformation:
     """The study's optimiser: GrokFast filter, then AdamW (beta1 0.9, beta2 0.98); with the
     accelerators (module doc): ⊥Grad before the filter, Muon instead of AdamW, a warm-up.
@@ -133,6 +168,10 @@ def make_optimizer(
     else:
         step = optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=weight_decay)
     parts = [] if grad_perp is None else [perp_grad(grad_perp)]
-    if filter != "none":
-        parts.append(grokfast_ema(lamb, alpha, ema_start == "zero") if filter == "ema" else grokfast_ma(lamb, window))
+    if filter == "ema":
+        parts.append(grokfast_ema(lamb, alpha, ema_start == "zero"))
+    elif filter == "ema3":
+        parts.append(grokfast_ema3(lamb, alpha, lamb_mid, alpha_mid, ema_start == "zero"))
+    elif filter == "ma":
+        parts.append(grokfast_ma(lamb, window))
     return optax.chain(*parts, step) if parts else step

@@ -60,6 +60,8 @@ class Hyper(NamedTuple):
     lr_decay: Array
     init_scale: Array
     delay_epochs: Array
+    lamb_mid: Array
+    alpha_mid: Array
 
 
 class Data(NamedTuple):
@@ -153,7 +155,8 @@ def setup(grid: Grid) -> Setup:
                   f32([r.lambda_ for r in runs]), f32([r.alpha for r in runs]),
                   f32([r.dropout for r in runs]), f32([r.grad_perp for r in runs]), f32([r.warmup for r in runs]),
                   f32([r.lr_decay for r in runs]),
-                  f32([r.init_scale for r in runs]), f32([r.delay_epochs for r in runs]))
+                  f32([r.init_scale for r in runs]), f32([r.delay_epochs for r in runs]),
+                  f32([r.lambda_mid for r in runs]), f32([r.alpha_mid for r in runs]))
     shapes = model.param_shapes(cfg.p + 1, cfg.d_model, cfg.n_heads, cfg.depth, task.n_out)
     data, hyper = _place(data, len(runs)), _place(hyper, len(runs))
     return Setup(grid, task, data, hyper, tuple(shapes), log_epochs(cfg))
@@ -180,7 +183,7 @@ def _optimizer(s: Setup, h: Hyper) -> optax.GradientTransformation:
     scheduled = any(r.warmup > 0 or r.lr_decay > 0 for r in runs)
     return make_optimizer(cfg.filter, h.lr, h.weight_decay, h.lamb, h.alpha, cfg.window, cfg.ema_start,
                           cfg.optimizer, h.grad_perp if any(r.grad_perp > 0 for r in runs) else None,
-                          h.warmup if scheduled else None, h.lr_decay, cfg.epochs)
+                          h.warmup if scheduled else None, h.lr_decay, cfg.epochs, h.lamb_mid, h.alpha_mid)
 
 
 def init_state(s: Setup) -> State:

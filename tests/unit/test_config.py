@@ -21,6 +21,9 @@ def test_primes_below():
     (["alpha=-0.1"], "alpha"),
     (["d_model=30", "n_heads=4"], "d_model"),
     (["filter=sgd"], "filter"),
+    (["filter=ema3", "alpha=0.9", "alpha_mid=0.95"], "alpha_mid"),  # the middle band must be the faster EMA
+    (["alpha_mid=1"], "alpha_mid"),
+    (["lambda_mid=nan"], "lambda_mid"),
     (["task=foo"], "task"),
     (["p=3.5"], "p"),
     (["epochs=1,2"], "epochs"),  # not a varying parameter

@@ -4,7 +4,7 @@ import numpy as np
 import optax
 import pytest
 
-from miiii.optim import grokfast_ema, grokfast_ma, make_optimizer
+from miiii.optim import grokfast_ema, grokfast_ema3, grokfast_ma, make_optimizer
 
 G1 = {"w": jnp.array([1.0, -2.0, 3.0]), "b": jnp.array([[0.5]])}
 G2 = {"w": jnp.array([-1.0, 4.0, 0.0]), "b": jnp.array([[2.0]])}
@@ -37,6 +37,30 @@ def test_ema_from_zero_closed_form_two_steps():
         np.testing.assert_allclose(u2[k], G2[k] + lam * e2, rtol=1e-6)
 
 
+@pytest.mark.parametrize("from_zero", [False, True])
+def test_ema3_closed_form_two_steps(from_zero):
+    """Three bands: g + lam e + lam_mid (m - e), e and m two EMAs started alike."""
+    lam, a, lam_m, a_m = 0.7, 0.9, -0.6, 0.5
+    tx = grokfast_ema3(lam, a, lam_m, a_m, from_zero=from_zero)
+    st = tx.init(G1)
+    u1, st = tx.update(G1, st)
+    u2, st = tx.update(G2, st)
+    for k in G1:
+        e1, m1 = ((1 - a) * G1[k], (1 - a_m) * G1[k]) if from_zero else (G1[k], G1[k])
+        e2, m2 = a * e1 + (1 - a) * G2[k], a_m * m1 + (1 - a_m) * G2[k]
+        np.testing.assert_allclose(u1[k], G1[k] + lam * e1 + lam_m * (m1 - e1), rtol=1e-6)
+        np.testing.assert_allclose(u2[k], G2[k] + lam * e2 + lam_m * (m2 - e2), rtol=1e-6, atol=1e-7)
+        assert np.abs(m2 - e2).max() > 0.1  # the bands part at step 2: the check has teeth
+    # lam_mid = 0 is GrokFast-EMA, bit for bit
+    ema, three = grokfast_ema(lam, a, from_zero), grokfast_ema3(lam, a, 0.0, a_m, from_zero)
+    s1, s3 = ema.init(G1), three.init(G1)
+    for g in (G1, G2, G1):
+        v1, s1 = ema.update(g, s1)
+        v3, s3 = three.update(g, s3)
+        for k in g:
+            np.testing.assert_array_equal(v1[k], v3[k])
+
+
 def test_ma_closed_form_two_steps_and_window():
     lam = 2.0
     tx = grokfast_ma(lam, window=2)
@@ -50,7 +74,7 @@ def test_ma_closed_form_two_steps_and_window():
         np.testing.assert_allclose(u3[k], G1[k] + lam * (G2[k] + G1[k]) / 2, rtol=1e-6)  # G1 fell out
 
 
-@pytest.mark.parametrize("filter", ["ema", "ma"])
+@pytest.mark.parametrize("filter", ["ema", "ema3", "ma"])
 def test_lambda_zero_is_exactly_adamw(filter):
     params = {"w": jnp.array([0.3, -0.2, 1.0]), "b": jnp.array([[0.1]])}
     ours = make_optimizer(filter, 1e-2, 0.5, 0.0, 0.98, window=3)

@@ -184,3 +184,13 @@ def test_init_scale_and_q_power():
     cfg = preset("smoke").replace(q_power=1.0, mask=(2,))
     np.testing.assert_allclose(tasks.loss_weights(cfg), [0, 3, 5, 7])
     assert jnp.allclose(tasks.loss_weights(preset("smoke")), 1.0)
+
+
+def test_ema3_trains_per_run_and_lambda_mid_zero_is_grokfast_ema():
+    """filter=ema3 through the training path: lambda_mid is a per-run scalar, and 0 is filter=ema."""
+    three = parse_overrides(preset("smoke"), ["epochs=3", "dropout=0", "filter=ema3", "lambda_mid=0,-1"])
+    _, logs3, _ = train.train(three, record_omega=False)
+    _, logs1, _ = train.train(parse_overrides(preset("smoke"), ["epochs=3", "dropout=0"]), record_omega=False)
+    m3, m1 = np.asarray(logs3.metrics), np.asarray(logs1.metrics)
+    np.testing.assert_allclose(m3[:, 0], m1[:, 0], atol=1e-6)
+    assert np.abs(m3[-1, 1] - m3[-1, 0]).max() > 1e-4  # damping the middle band changes the run

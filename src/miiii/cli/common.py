@@ -19,7 +19,7 @@ PARAM_HELP = {
     "weight_decay": "AdamW decoupled weight decay (fractions like 1/3 allowed)",
     "lambda": "GrokFast amplification lambda (0 = plain AdamW)",
     "alpha": "GrokFast-EMA decay alpha, in [0, 1)",
-    "filter": "GrokFast filter: ema | ma | none",
+    "filter": "GrokFast filter: ema | ema3 (a third, middle band) | ma | none",
     "window": "GrokFast-MA window (steps)",
     "epochs": "full-batch training steps",
     "train_frac": "fraction of the p^2 samples used for training, in (0, 1)",
@@ -44,6 +44,8 @@ PARAM_HELP = {
     "q_power": "sub-task loss weights proportional to q ** q_power (0: equal)",
     "delay": "primes kept out of the loss for the first delay_epochs epochs (a curriculum)",
     "delay_epochs": "how long delay's sub-tasks stay out of the loss",
+    "alpha_mid": "filter=ema3: the middle band's EMA decay, below alpha",
+    "lambda_mid": "filter=ema3: the middle band's gain (> 0 amplifies, < 0 damps, -1 removes it)",
 }
 
 Progress = Callable[[int, int, dict[str, float]], None]
