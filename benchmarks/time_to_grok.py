@@ -76,7 +76,12 @@ def table(rows: list[dict]) -> str:
         m, lo, hi = r["median_epoch"]
         s, slo, shi = r["median_seconds"]
         q = ratio(r["median_epoch"], base["median_epoch"])
-        rt = "—" if r is base else (f"{q[0]:.2f} [{q[1]:.2f}, {q[2]:.2f}]" if math.isfinite(q[0]) else "censored")
+        if r is base:
+            rt = "—"
+        elif not math.isfinite(base["median_epoch"][0]):  # x / inf is no ratio: say which side is censored
+            rt = "both censored" if not math.isfinite(m) else base["setting"] + " censored"
+        else:
+            rt = f"{q[0]:.2f} [{q[1]:.2f}, {q[2]:.2f}]" if math.isfinite(q[0]) else "censored"
         out.append(f"| {r['setting']} | `{' '.join(r['overrides']) or '—'}` | {r['all_grokked']}/{r['n']} | "
                    f"{', '.join(map(str, r['grokked']))} of {r['of']} | {_fmt(m)} [{_fmt(lo)}, {_fmt(hi)}] | "
                    f"{_fmt(s)} [{_fmt(slo)}, {_fmt(shi)}] | {rt} | {r['wall_seconds']:.0f} |")
