@@ -45,6 +45,15 @@ import optax
 from jaxtyping import Array
 
 
+def _starts(count: Array, from_zero: bool) -> Array:
+    """Whether this step starts an EMA from the gradient itself (the first step, unless from zero)."""
+    return jnp.logical_and(count == 0, not from_zero)
+
+
+def _ema_step(ema: optax.Updates, g: optax.Updates, alpha: float | Array, first: Array) -> optax.Updates:
+    return jax.tree.map(lambda e, x: jnp.where(first, x, alpha * e + (1 - alpha) * x), ema, g)
+
+
 class EmaState(NamedTuple):
     count: Array  # int32 scalar: gradients seen so far
     ema: optax.Updates
@@ -56,8 +65,7 @@ def grokfast_ema(lamb: float | Array, alpha: float | Array, from_zero: bool = Fa
 
     def update(updates: optax.Updates, state: EmaState, params: optax.Params | None = None):
         del params
-        first = jnp.logical_and(state.count == 0, not from_zero)
-        ema = jax.tree.map(lambda e, g: jnp.where(first, g, alpha * e + (1 - alpha) * g), state.ema, updates)
+        ema = _ema_step(state.ema, updates, alpha, _starts(state.count, from_zero))
         out = jax.tree.map(lambda g, e: g + lamb * e, updates, ema)
         return out, EmaState(state.count + 1, ema)
 
@@ -80,10 +88,9 @@ def grokfast_ema3(lamb: float | Array, alpha: float | Array, lamb_mid: float | A
 
     def update(updates: optax.Updates, state: Ema3State, params: optax.Params | None = None):
         del params
-        first = jnp.logical_and(state.count == 0, not from_zero)
-        step = lambda a: lambda e, g: jnp.where(first, g, a * e + (1 - a) * g)  # noqa: E731
-        slow = jax.tree.map(step(alpha), state.slow, updates)
-        mid = jax.tree.map(step(alpha_mid), state.mid, updates)
+        first = _starts(state.count, from_zero)
+        slow = _ema_step(state.slow, updates, alpha, first)
+        mid = _ema_step(state.mid, updates, alpha_mid, first)
         out = jax.tree.map(lambda g, e, m: g + lamb * e + lamb_mid * (m - e), updates, slow, mid)
         return out, Ema3State(state.count + 1, slow, mid)
 
